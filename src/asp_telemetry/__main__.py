@@ -1,0 +1,3 @@
+from asp_telemetry.cli import main
+
+main()

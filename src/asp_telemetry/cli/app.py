@@ -1,0 +1,52 @@
+"""The Typer application, shared console and error handling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from asp_telemetry.connection import DatabaseUnavailable
+from asp_telemetry.migrations import MigrationError
+
+app = typer.Typer(
+    name="asp-telemetry",
+    help="Telemetry and PSP analytics for AI-agent software pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+# Errors a user can act on: printed as one clear message, exit status 1. Anything else is a
+# bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    MigrationError,
+    FileNotFoundError,
+    ValueError,
+)
+
+F = TypeVar("F", bound=Callable)
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as exc:
+            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def main() -> None:
+    app(prog_name="asp-telemetry")
+

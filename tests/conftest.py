@@ -1,0 +1,76 @@
+"""Test fixtures: a real PostgreSQL, one fresh database per test.
+
+The server is ASP_TEST_DATABASE_URL when set (CI also runs the suite against PostgreSQL 15
+that way), otherwise an embedded server started for this session in a temporary ASP_HOME.
+Every test gets its own database, copied from a migrated template, so tests cannot leak
+into each other.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from psycopg import sql
+
+from asp_telemetry import connection, embedded, migrations
+from asp_telemetry.connection import ConnectionInfo
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionInfo]:
+    """An admin connection to the test server's maintenance database."""
+    url = os.environ.get("ASP_TEST_DATABASE_URL")
+    if url:
+        yield connection.from_url(url, source="test")
+        return
+    home = tmp_path_factory.mktemp("asp-home")
+    previous = os.environ.get("ASP_HOME")
+    os.environ["ASP_HOME"] = str(home)
+    server = embedded.start()
+    try:
+        yield ConnectionInfo(
+            host=server.host, port=server.port, user=embedded.SUPERUSER, dbname="postgres", source="test"
+        )
+    finally:
+        embedded.stop()
+        if previous is None:
+            os.environ.pop("ASP_HOME", None)
+        else:
+            os.environ["ASP_HOME"] = previous
+
+
+def _create_database(admin: ConnectionInfo, prefix: str, template: str | None = None) -> ConnectionInfo:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    connection.ensure_database(admin, name, template=template)
+    return admin.with_database(name)
+
+
+def _drop_database(admin: ConnectionInfo, name: str) -> None:
+    with connection.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server: ConnectionInfo) -> Iterator[ConnectionInfo]:
+    template = _create_database(pg_server, "asp_template")
+    migrations.upgrade(template)
+    yield template
+    _drop_database(pg_server, template.dbname)
+
+
+@pytest.fixture
+def db(pg_server: ConnectionInfo, migrated_template: ConnectionInfo) -> Iterator[ConnectionInfo]:
+    """A database of its own for one test, with every migration applied."""
+    info = _create_database(pg_server, "asp_test", template=migrated_template.dbname)
+    yield info
+    _drop_database(pg_server, info.dbname)
+
+
+@pytest.fixture
+def empty_db(pg_server: ConnectionInfo) -> Iterator[ConnectionInfo]:
+    """A database of its own for one test, with nothing applied."""
+    info = _create_database(pg_server, "asp_empty")
+    yield info
+    _drop_database(pg_server, info.dbname)

@@ -1,0 +1,86 @@
+"""The database commands as a user runs them: subprocesses, real servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+from psycopg import sql
+
+from asp_telemetry import connection
+from support import PROJECT_DIR, cli_environment, run_cli
+
+
+def test_env_prints_exports_that_reach_the_same_database(db):
+    result = run_cli("env", env=cli_environment(db))
+    lines = result.stdout.strip().splitlines()
+    assert all(line.startswith("export PG") for line in lines)
+    check = subprocess.run(
+        ["bash", "-c", f'{result.stdout}\n "{sys.executable}" -c "import psycopg; print(psycopg.connect(\'\').info.dbname)"'],
+        env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True,
+    )
+    assert check.stdout.strip() == db.dbname
+
+
+def test_status_lists_applied_migrations(db):
+    out = run_cli("db", "status", env=cli_environment(db)).stdout
+    assert "0001" in out and "raw_schema" in out and "applied" in out
+
+
+def test_upgrade_is_a_no_op_the_second_time(empty_db):
+    env = cli_environment(empty_db)
+    first = run_cli("db", "upgrade", env=env).stdout
+    assert "applied 0001_raw_schema.sql" in first
+    assert "schema is up to date" in run_cli("db", "upgrade", env=env).stdout
+
+
+def test_grant_login_never_prints_the_password(db):
+    user = f"bi_{uuid.uuid4().hex[:8]}"
+    secret = "correct-horse-battery-staple"
+    try:
+        result = run_cli("db", "grant-login", "asp_reader", user, env=cli_environment(db, ASP_LOGIN_PASSWORD=secret))
+        assert f"created login {user} with role asp_reader" in result.stdout
+        assert secret not in result.stdout + result.stderr
+    finally:
+        with connection.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))
+
+
+def test_connection_errors_name_the_server_but_not_the_password(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(ASP_DATABASE_URL="postgresql://someone:hunter2-secret@127.0.0.1:1/nowhere", ASP_PROJECT_DIR=str(PROJECT_DIR))
+    result = run_cli("db", "status", env=env, check=False)
+    assert result.returncode == 1
+    assert "cannot connect to PostgreSQL at 127.0.0.1:1/nowhere" in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_embedded_server_starts_once_survives_between_commands_and_stops(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "ASP_DATABASE_URL"}
+    env.update(ASP_HOME=str(tmp_path / "home"), ASP_PROJECT_DIR=str(PROJECT_DIR))
+    try:
+        run_cli("db", "upgrade", env=env)
+        pid_file = tmp_path / "home" / "pg" / "postmaster.pid"
+        first_pid = pid_file.read_text().split()[0]
+        exports = run_cli("env", env=env).stdout
+        assert f"export PGHOST={tmp_path / 'home' / 'pg'}" in exports or "export PGHOST=" in exports
+        assert "export PGDATABASE=asp_telemetry" in exports
+        assert "schema is up to date" in run_cli("db", "upgrade", env=env).stdout
+        assert pid_file.read_text().split()[0] == first_pid  # the same server, reused
+    finally:
+        stopped = run_cli("db", "stop", env=env).stdout
+    assert "stopped the embedded PostgreSQL" in stopped
+    assert not (tmp_path / "home" / "pg" / "postmaster.pid").exists()
+    assert "not running" in run_cli("db", "stop", env=env).stdout
+
+
+def test_demo_runs_the_specification_queries_twice(db):
+    env = cli_environment(db, COLUMNS="200")
+    first = run_cli("demo", env=env).stdout
+    assert "loaded the specification's sample rows" in first
+    assert "Query 5: Cost Analysis by Agent Role" in first
+    second = run_cli("demo", env=env).stdout
+    assert "already loaded" in second and "Query 5" in second
