@@ -1,0 +1,96 @@
+"""Optional OpenTelemetry spans (GenAI semantic conventions) for tracked agent runs.
+
+On with `asp.configure(otel=True)` when `opentelemetry-api` is installed: each run becomes
+an `invoke_agent` span carrying the agent, task and usage attributes, each tool call an
+`execute_tool` child span, so the same instrumentation feeds any OpenTelemetry backend and
+round-trips through `asp-telemetry load --format otlp`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asp_telemetry.sdk.runs import AgentRun
+
+_NO_SPAN = nullcontext()
+_enabled = False
+
+
+def enable(on: bool) -> None:
+    global _enabled
+    if on:
+        try:
+            import opentelemetry.trace  # noqa: F401
+        except ImportError as exc:
+            raise RuntimeError("asp.configure(otel=True) needs the opentelemetry-api package") from exc
+    _enabled = on
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def _tracer():
+    from opentelemetry import trace
+
+    return trace.get_tracer("asp_telemetry")
+
+
+def start_agent_span(run: AgentRun) -> Any:
+    attributes = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": run.role,
+        "asp.task_id": run.task_id,
+        "asp.agent_iteration": run.iteration,
+        "gen_ai.agent.version": run.version,
+        "asp.subtask_id": run.subtask_id,
+        "asp.project_id": run.project_id,
+        "gen_ai.provider.name": run.provider,
+        "gen_ai.request.model": run.model,
+    }
+    return _tracer().start_span(
+        f"invoke_agent {run.role}", attributes={k: v for k, v in attributes.items() if v is not None}
+    )
+
+
+def current(span: Any) -> AbstractContextManager:
+    """Make the agent span current during the call, so model-client instrumentation nests under it."""
+    if span is None:
+        return _NO_SPAN
+    from opentelemetry import trace
+
+    return trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
+
+
+def tool_call(agent_span: Any, name: str | None) -> None:
+    from opentelemetry import trace
+
+    attributes = {"gen_ai.operation.name": "execute_tool"}
+    if name:
+        attributes["gen_ai.tool.name"] = name
+    span = _tracer().start_span(
+        f"execute_tool {name or ''}".strip(), context=trace.set_span_in_context(agent_span), attributes=attributes
+    )
+    span.end()
+
+
+def end_agent_span(span: Any, run: AgentRun, error: BaseException | None) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    if run.tokens_in or run.tokens_out:
+        span.set_attribute("gen_ai.usage.input_tokens", run.tokens_in)
+        span.set_attribute("gen_ai.usage.output_tokens", run.tokens_out)
+    if run.cost_usd is not None:
+        span.set_attribute("gen_ai.usage.cost", run.cost_usd)
+    if run.model:
+        span.set_attribute("gen_ai.response.model", run.model)
+    if error is not None:
+        span.set_attribute("error.type", type(error).__name__)
+        span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
+    span.end()
+
+
+def span_id(span: Any) -> str:
+    return format(span.get_span_context().span_id, "016x")
