@@ -29,6 +29,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     DatabaseUnavailable,
     MigrationError,
     FileNotFoundError,
+    LookupError,
     ValueError,
 )
 

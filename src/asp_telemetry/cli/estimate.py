@@ -1,0 +1,62 @@
+"""`asp-telemetry estimate`: PROBE-AI projections for a new task."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from asp_telemetry import connection
+from asp_telemetry.cli.app import app, console, handle_errors
+
+if TYPE_CHECKING:
+    from asp_telemetry.probe import Estimate
+
+UNITS = {"latency_ms": "ms", "tokens": "tokens", "api_cost_usd": "USD"}
+
+
+def _number(target: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value:,.4f}" if target == "api_cost_usd" else f"{value:,.0f}"
+
+
+def print_estimate(estimate: Estimate) -> None:
+    scope = ", ".join(filter(None, [
+        f"task type {estimate.task_type}" if estimate.task_type else None,
+        f"project {estimate.project_id}" if estimate.project_id else None,
+    ])) or "all completed tasks"
+    table = Table(
+        "target", "projection", "70% interval", "90% interval", "method", "n", "r²", "p",
+        title=f"PROBE-AI estimate for complexity {estimate.complexity:g} ({scope})", title_justify="left",
+    )
+    for item in estimate.projections:
+        interval = lambda i: f"{_number(item.target, i.low)} – {_number(item.target, i.high)}" if i else "-"  # noqa: E731
+        table.add_row(
+            f"{item.target} ({UNITS[item.target]})", _number(item.target, item.projection),
+            interval(item.interval_70), interval(item.interval_90), item.method, str(item.n),
+            "-" if item.r_squared is None else f"{item.r_squared:.2f}",
+            "-" if item.significance is None else f"{item.significance:.3f}",
+        )
+    console.print(table)
+    for item in estimate.projections:
+        console.print(f"  {item.target}: method {item.method}, {item.reason}", highlight=False)
+
+
+@app.command("estimate")
+@handle_errors
+def estimate(
+    complexity: Annotated[float, typer.Option(help="The new task's estimated complexity (the PROBE proxy).")],
+    task_type: Annotated[str | None, typer.Option(help="Use only completed tasks of this type.")] = None,
+    project: Annotated[str | None, typer.Option(help="Use only completed tasks of this project.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Project latency, tokens and cost for a new task, with 70% and 90% prediction intervals."""
+    from asp_telemetry import probe
+
+    result = probe.estimate(connection.resolve(), complexity, task_type=task_type, project_id=project)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print_estimate(result)
