@@ -1,0 +1,56 @@
+"""`pipeline`: ingest, transform, bootstrap snapshot, transform of the bootstrap marts,
+write-back; never two at once on one database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow, get_run_logger
+from pydantic import BaseModel
+
+from asp_telemetry.build import BuildResult
+from asp_telemetry.inbox import IngestResult
+from asp_telemetry.pipeline_lock import exclusive
+from asp_telemetry.snapshot import SnapshotResult
+from asp_telemetry.write_back import WriteBackResult
+from flows.bootstrap_snapshot import bootstrap_snapshot
+from flows.common import database
+from flows.ingest import ingest
+from flows.transform import transform
+from flows.write_back import write_back
+
+BOOTSTRAP_MARTS = ["mart_bootstrap_status"]
+
+
+class PipelineResult(BaseModel):
+    waited_s: float
+    ingest: IngestResult | None
+    build: BuildResult
+    snapshot: SnapshotResult | None
+    bootstrap_build: BuildResult | None
+    write_back: WriteBackResult
+
+
+@flow(name="pipeline")
+def pipeline(
+    inbox_dir: str | None = None,
+    skip_ingest: bool = False,
+    skip_snapshot: bool = False,
+    snapshot_start: datetime | None = None,
+    snapshot_end: datetime | None = None,
+    full_refresh: bool = False,
+    lock_wait_s: float = 3600.0,
+) -> PipelineResult:
+    logger = get_run_logger()
+    with exclusive(database(), wait_s=lock_wait_s) as waited:
+        if waited > 1:
+            logger.info("waited %.1f s for another pipeline to finish", waited)
+        ingested = None if skip_ingest else ingest(inbox_dir)
+        built = transform(full_refresh=full_refresh)
+        snapshot = bootstrap_build = None
+        if not skip_snapshot:
+            snapshot = bootstrap_snapshot(snapshot_start, snapshot_end)
+            bootstrap_build = transform(select=BOOTSTRAP_MARTS)
+        written = write_back()
+    return PipelineResult(waited_s=waited, ingest=ingested, build=built, snapshot=snapshot,
+                          bootstrap_build=bootstrap_build, write_back=written)

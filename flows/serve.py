@@ -1,0 +1,32 @@
+"""Serve the flows on schedules from this process (`asp-telemetry serve`): no work pool needed.
+Teams with a Prefect server can deploy the same flows to a work pool with prefect.yaml."""
+
+from __future__ import annotations
+
+from prefect import serve
+
+from flows.bootstrap_snapshot import bootstrap_snapshot
+from flows.ingest import ingest
+from flows.transform import transform
+from flows.write_back import write_back
+
+DEFAULT_INGEST_INTERVAL_S = 300
+DEFAULT_TRANSFORM_CRON = "0 * * * *"
+DEFAULT_SNAPSHOT_CRON = "0 2 * * *"
+DEFAULT_WRITE_BACK_CRON = "30 * * * *"
+
+
+def serve_flows(
+    inbox_dir: str | None = None,
+    ingest_interval_s: int = DEFAULT_INGEST_INTERVAL_S,
+    transform_cron: str = DEFAULT_TRANSFORM_CRON,
+    snapshot_cron: str = DEFAULT_SNAPSHOT_CRON,
+    write_back_cron: str = DEFAULT_WRITE_BACK_CRON,
+) -> None:
+    """Run until interrupted. Cron schedules are in UTC."""
+    serve(
+        ingest.to_deployment(name="asp-ingest", interval=ingest_interval_s, parameters={"inbox_dir": inbox_dir}),
+        transform.to_deployment(name="asp-transform", cron=transform_cron, timezone="UTC"),
+        bootstrap_snapshot.to_deployment(name="asp-bootstrap-snapshot", cron=snapshot_cron, timezone="UTC"),
+        write_back.to_deployment(name="asp-write-back", cron=write_back_cron, timezone="UTC"),
+    )

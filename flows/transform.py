@@ -1,0 +1,43 @@
+"""`transform`: `dbt build` in-process, its node results published as a table artifact."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from asp_telemetry import build
+from asp_telemetry.build import BuildResult
+from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
+from asp_telemetry.pipeline_lock import exclusive
+
+
+class DbtBuildFailed(RuntimeError):
+    pass
+
+
+@task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
+      retry_condition_fn=retry_on_transient_database_error)
+def dbt_build(dbt_args: list[str]) -> BuildResult:
+    return build.run_build(database(), dbt_args)
+
+
+@flow(name="transform")
+def transform(select: list[str] | None = None, full_refresh: bool = False) -> BuildResult:
+    """Build (and test) the dbt project; fail naming the failed nodes."""
+    logger = get_run_logger()
+    args = [*(["--select", *select] if select else []), *(["--full-refresh"] if full_refresh else [])]
+    with exclusive(database()):
+        result = dbt_build(args)
+    create_table_artifact(
+        key="dbt-build-results",
+        table=[
+            {"node": node.name, "type": node.resource_type, "status": node.status,
+             "seconds": round(node.execution_time, 2), "failures": node.failures or 0}
+            for node in result.nodes
+        ],
+        description=f"dbt build: {result.summary_line()}",
+    )
+    logger.info("dbt build: %s", result.summary_line())
+    if not result.ok:
+        raise DbtBuildFailed("dbt build failed: " + ", ".join(node.name for node in result.failed_nodes))
+    return result

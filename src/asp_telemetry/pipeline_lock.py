@@ -1,0 +1,48 @@
+"""One pipeline at a time: a PostgreSQL advisory lock held for the duration of a run.
+
+Reentrant within a process (a pipeline's sub-flows do not wait for their own pipeline), and
+held by the database session, so a crashed process releases it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from asp_telemetry.connection import ConnectionInfo, connect
+
+# "asp_pipeline" in ASCII; the migrations use another key.
+PIPELINE_LOCK_KEY = 0x6173705F706970
+_held: ContextVar[bool] = ContextVar("asp_pipeline_lock_held", default=False)
+
+
+class PipelineBusy(RuntimeError):
+    pass
+
+
+@contextmanager
+def exclusive(info: ConnectionInfo, wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[float]:
+    """Hold the pipeline lock; yields the seconds spent waiting for another pipeline."""
+    if _held.get():
+        yield 0.0
+        return
+    started = time.monotonic()
+    conn = connect(info, autocommit=True)
+    try:
+        while not conn.execute("select pg_try_advisory_lock(%s)", [PIPELINE_LOCK_KEY]).fetchone()[0]:
+            if time.monotonic() - started >= wait_s:
+                raise PipelineBusy(
+                    f"another pipeline has been running on {info.describe()} for more than {wait_s:.0f} s; "
+                    "try again later (or raise the wait)"
+                )
+            time.sleep(poll_s)
+        token = _held.set(True)
+        try:
+            yield time.monotonic() - started
+        finally:
+            _held.reset(token)
+            conn.execute("select pg_advisory_unlock(%s)", [PIPELINE_LOCK_KEY])
+    finally:
+        conn.close()
