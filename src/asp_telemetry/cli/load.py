@@ -42,7 +42,7 @@ class _Report:
             self.bar = None
         target = console if summary.ok else error_console
         style = "" if summary.ok and not summary.rejected else "[yellow]" if summary.ok else "[bold red]"
-        target.print(f"{style}{escape(summary.line())}", highlight=False)
+        target.print(f"{style}{escape(summary.line())}", highlight=False, soft_wrap=True)
 
 
 @app.command("load")
@@ -76,8 +76,9 @@ def load(
             + (f"{total['updated']} updated, " if total["updated"] else "")
             + f"{total['duplicates']} duplicates skipped, {total['rejected']} rejected",
             highlight=False,
+            soft_wrap=True,
         )
     if any(s.rejected for s in summaries) and not strict:
-        console.print("rejects and their reasons: select * from raw.rejected_records order by id desc", highlight=False)
+        console.print("rejects and their reasons: select * from raw.rejected_records order by id desc", highlight=False, soft_wrap=True)
     if not all(s.ok for s in summaries):
         raise typer.Exit(1)

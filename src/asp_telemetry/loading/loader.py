@@ -77,8 +77,10 @@ class Progress(Protocol):
 
 @dataclass
 class ParseContext:
-    """What one `load` call carries from file to file (Langfuse traces seen so far)."""
+    """What parsers need beyond their input: the known agent roles (a Langfuse SPAN named after
+    one is an agent execution) and the Langfuse traces seen so far in this load."""
 
+    roles: frozenset[str]
     langfuse_traces: dict[str, dict[str, Any]]
 
 
@@ -90,7 +92,7 @@ def parse(source: Source, stream, format: str, table: str | None, context: Parse
     if format == "otlp":
         return otlp.parse(stream)
     if format == "langfuse":
-        return langfuse.parse(stream, context.langfuse_traces, csv_table_hint=table)
+        return langfuse.parse(stream, context.langfuse_traces, context.roles)
     raise FormatError(f"unknown format {format!r} (native, csv, otlp or langfuse)")
 
 
@@ -250,7 +252,7 @@ class SourceLoader:
         self.strict = strict
         self.batch_rows = batch_rows
         self.progress = progress
-        self.context = ParseContext(langfuse_traces={})
+        self.context = ParseContext(roles=validator.vocabulary.roles, langfuse_traces={})
         self._data: psycopg.Connection | None = None
         self._control: psycopg.Connection | None = None
 

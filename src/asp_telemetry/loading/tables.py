@@ -75,10 +75,17 @@ class TableLoad:
         """Insert the staged rows of a seq range that are new; returns their count."""
         target = (["record_key"] if self.record_key else []) + [c.quoted for c in self.columns]
         source = (["s.record_key"] if self.record_key else []) + [c.value for c in self.columns]
+        # A task or defect that exists is left to update_sql: PostgreSQL checks a proposed
+        # row's constraints before it finds the conflict, and defaults (created_at = now())
+        # could make an existing defect's resolution look like a violation.
+        new_only = (
+            f" and not exists (select 1 from raw.{self.table} t where t.{self.key} = s.{self.key})"
+            if self.merge else ""
+        )
         return (
             f"insert into raw.{self.table} ({', '.join(target)})"
             f" select {', '.join(source)} from {self.staging_table} s"
-            " where s.seq between %(first)s and %(last)s"
+            f" where s.seq between %(first)s and %(last)s{new_only}"
             f" order by s.{self.key}, s.seq"
             f" on conflict ({self.key}) do nothing"
         )

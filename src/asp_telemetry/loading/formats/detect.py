@@ -11,13 +11,11 @@ LANGFUSE_OBSERVATION_KEYS = (
     {"traceId", "startTime"},
     {"trace_id", "start_time"},
 )
-LANGFUSE_TRACE_KEYS = ({"id", "timestamp", "name"},)
+LANGFUSE_TRACE_KEYS = {"id", "timestamp"}
 
 
 def _looks_like_langfuse(keys: set[str]) -> bool:
-    return any(k <= keys for k in LANGFUSE_OBSERVATION_KEYS) or (
-        "observations" in keys and "id" in keys and "timestamp" in keys
-    )
+    return any(k <= keys for k in LANGFUSE_OBSERVATION_KEYS) or LANGFUSE_TRACE_KEYS <= keys
 
 
 def detect(head: bytes) -> str:
