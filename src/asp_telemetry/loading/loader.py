@@ -279,7 +279,7 @@ class SourceLoader:
             self.progress.start(source.name, source.size)
         try:
             stream = source.open()
-            summary.format = summary.format or detect.detect(source.head)
+            summary.format = summary.format or detect.detect(source.head, table)
             items = parse(source, stream, summary.format, table, self.context)
             self.load_items(summary, items, source.identity, source.bytes_read)
         except INPUT_ERRORS as exc:

@@ -7,6 +7,10 @@ import io
 
 import orjson
 
+from asp_telemetry.loading.tables import TABLE_LOADS
+
+RAW_COLUMNS = frozenset(column.name for table in TABLE_LOADS.values() for column in table.columns)
+
 LANGFUSE_OBSERVATION_KEYS = (
     {"traceId", "startTime"},
     {"trace_id", "start_time"},
@@ -18,9 +22,9 @@ def _looks_like_langfuse(keys: set[str]) -> bool:
     return any(k <= keys for k in LANGFUSE_OBSERVATION_KEYS) or LANGFUSE_TRACE_KEYS <= keys
 
 
-def detect(head: bytes) -> str:
-    """native, csv, otlp or langfuse. Anything that starts like JSON but is none of the
-    others is read as native, so that its lines are rejected with their reasons."""
+def detect(head: bytes, table: str | None = None) -> str:
+    """native, csv, otlp or langfuse. CSV is recognised by a header naming raw columns (or by
+    --table); anything else is read as native, so that its lines are rejected with reasons."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "native"
@@ -41,9 +45,12 @@ def detect(head: bytes) -> str:
             return "langfuse"
         return "native"
     header = next(csv.reader(io.StringIO(text.split(b"\n", 1)[0].decode("utf-8", errors="replace"))), [])
-    if _looks_like_langfuse({name.strip() for name in header}):
+    names = {name.strip() for name in header}
+    if _looks_like_langfuse(names):
         return "langfuse"
-    return "csv"
+    if table is not None or names & RAW_COLUMNS:
+        return "csv"
+    return "native"
 
 
 def _json_kind(keys: set[str]) -> str:
