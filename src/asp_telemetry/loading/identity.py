@@ -12,10 +12,11 @@ absent, so the same line loaded twice is one row.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import orjson
 
 from asp_telemetry.loading import jsontext
 
@@ -31,8 +32,12 @@ _UTC = timezone.utc
 
 
 def _key(parts: list[Any]) -> str:
-    digest = hashlib.blake2b(jsontext.dumps(parts, sort_keys=True), digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest))
+    """128 bits of BLAKE2b as 32 hex digits (PostgreSQL reads them as a uuid)."""
+    try:
+        data = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits in metadata
+        data = jsontext.dumps(parts, sort_keys=True)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def instant(value: datetime | None) -> str | None:
@@ -43,15 +48,11 @@ def scaled(value: Decimal | None, scale: Decimal = _SCALE_4) -> str | None:
     return None if value is None else str(value.quantize(scale, rounding=ROUND_HALF_UP))
 
 
-def execution_id(record: dict[str, Any]) -> Any:
-    metadata = record.get("metadata")
-    return metadata.get("execution_id") if metadata else None
-
-
 def cost_key(record: dict[str, Any]) -> str:
     """(task, subtask, role, iteration, execution_id, metric_type), plus the row's content
     unless the metric is reported once per execution and the execution has an id."""
-    execution = execution_id(record)
+    metadata = record.get("metadata")
+    execution = metadata.get("execution_id") if metadata else None
     parts: list[Any] = [
         "agent_cost_vector",
         record["task_id"],

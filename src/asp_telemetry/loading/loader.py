@@ -17,11 +17,12 @@ from typing import Any, Protocol
 
 import orjson
 import psycopg
+from pydantic import ValidationError
 
 from asp_telemetry.connection import ConnectionInfo, connect
 from asp_telemetry.loading import ledger
 from asp_telemetry.loading.formats import FormatError, Item, csv as csv_format, detect, langfuse, native, otlp
-from asp_telemetry.loading.records import RecordError, RecordValidator, RejectedRecord
+from asp_telemetry.loading.records import RecordError, RecordValidator, RejectedRecord, describe
 from asp_telemetry.loading.sources import Source, UnreadableInput
 from asp_telemetry.loading.tables import TABLE_LOADS
 from asp_telemetry.loading.writer import Batch, BatchWriter, Counts, prepare_staging, store_rejects
@@ -29,6 +30,7 @@ from asp_telemetry.loading.writer import Batch, BatchWriter, Counts, prepare_sta
 DEFAULT_BATCH_ROWS = 50_000
 QUEUED_BATCHES = 2
 NUL_ESCAPE = b"\\u0000"
+NUL_REASON = "contains a NUL character (\\u0000), which PostgreSQL cannot store"
 # Input that cannot be read (as opposed to records that are wrong): the source fails.
 INPUT_ERRORS = (UnreadableInput, FormatError, OSError, EOFError, UnicodeDecodeError)
 
@@ -130,6 +132,7 @@ class Batcher:
         self.source_name = source_name
         self.batch_rows = batch_rows
         self.batch = Batch()
+        self.formatters = {name: table.copy_formatter() for name, table in TABLE_LOADS.items() if table.record_key}
 
     def reject(self, item: Item, reason: str) -> None:
         self.batch.rejects.append(
@@ -144,42 +147,58 @@ class Batcher:
         )
 
     def batches(self, items: Iterable[Item]) -> Iterator[Batch]:
-        validate_json = self.validator.validate_json
-        validate = self.validator.validate
-        staging = {name: table.staging_row for name, table in TABLE_LOADS.items()}
+        validate_json = self.validator.validate_json_fast
+        staging = {name: table.row_builder() for name, table in TABLE_LOADS.items()}
+        formatters = self.formatters
+        batch_rows = self.batch_rows
         batch = self.batch
+        rows, batch_items, size = batch.rows, batch.items, 0
         for item in items:
             payload = item.payload
-            if item.error is not None:
-                self.reject(item, item.error)
-            else:
+            if item.error is None and type(payload) is bytes:  # a native line: the hot path
                 try:
-                    if type(payload) is bytes:
-                        records: list[dict[str, Any]] = [validate_json(payload)]
-                        suspicious = NUL_ESCAPE in payload
+                    record = validate_json(payload)
+                except ValidationError as exc:
+                    self.reject(item, describe(exc))
+                else:
+                    if NUL_ESCAPE in payload and _contains_nul(record):
+                        self.reject(item, NUL_REASON)
                     else:
-                        records = [validate(record) for record in payload]
-                        suspicious = True
-                except RecordError as exc:
-                    self.reject(item, str(exc))
-                    records = []
-                if records and suspicious and any(_contains_nul(r) for r in records):
-                    self.reject(item, "contains a NUL character (\\u0000), which PostgreSQL cannot store")
-                    records = []
-                if records:
-                    seq = len(batch.items)
-                    batch.items.append(item)
-                    rows = batch.rows
-                    for record in records:
                         table = record.pop("record")
-                        rows[table].append(staging[table](seq, record))
-                    batch.records += len(records)
-            if len(batch) >= self.batch_rows:
-                yield batch
+                        rows[table].append(staging[table](len(batch_items), record))
+                        batch_items.append(item)
+                        batch.records += 1
+            else:
+                self._add(item, staging)
+            size += 1
+            if size >= batch_rows:
+                yield batch.seal(formatters)
                 batch = self.batch = Batch()
+                rows, batch_items, size = batch.rows, batch.items, 0
         if len(batch):
-            yield batch
+            yield batch.seal(formatters)
             self.batch = Batch()
+
+    def _add(self, item: Item, staging: dict) -> None:
+        """An item of records as dicts (CSV, OTLP, Langfuse, in-memory), or an error."""
+        if item.error is not None:
+            self.reject(item, item.error)
+            return
+        try:
+            records = [self.validator.validate(record) for record in item.payload]
+        except RecordError as exc:
+            self.reject(item, str(exc))
+            return
+        if any(_contains_nul(r) for r in records):
+            self.reject(item, NUL_REASON)
+            return
+        batch = self.batch
+        seq = len(batch.items)
+        batch.items.append(item)
+        for record in records:
+            table = record.pop("record")
+            batch.rows[table].append(staging[table](seq, record))
+        batch.records += len(records)
 
 
 class _Writer(threading.Thread):
@@ -311,7 +330,7 @@ class SourceLoader:
         except INPUT_ERRORS:
             thread.abort = self.strict
             if not self.strict and len(batcher.batch):
-                thread.put(batcher.batch)
+                thread.put(batcher.batch.seal(batcher.formatters))
             thread.close()
             _apply(summary, thread.counts)
             raise

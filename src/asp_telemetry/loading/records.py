@@ -187,6 +187,9 @@ class RecordValidator:
             Annotated[BootstrapMetricsRecord, AfterValidator(self._check_bootstrap)],
         ]
         self._adapter: TypeAdapter = TypeAdapter(Annotated[union, Field(discriminator="record")])
+        # The compiled validator itself, for the hot path (raises pydantic's ValidationError;
+        # `describe` turns it into the reject's reason).
+        self.validate_json_fast = self._adapter.validator.validate_json
 
     # -- the two entry points ---------------------------------------------------------------
     def validate_json(self, text: bytes | str) -> dict[str, Any]:

@@ -11,11 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from asp_telemetry.loading import identity, jsontext
 
 JSON = "jsonb"
+# Column defaults the COPY fast path fills in itself (now() is left to the database).
+NULL = "\\N"
+_PYTHON_DEFAULTS = {"1": 1, "0": 0, "false": False, "'pending'": "pending"}
+_COPY_TEXT: dict[str, Callable[[Any], str]] = {
+    "text": str,
+    "int": str,
+    "numeric": str,
+    "timestamptz": datetime.isoformat,
+    "boolean": lambda value: "t" if value else "f",
+    JSON: str,  # already JSON text
+}
+
+
+def _escape(field: str) -> str:
+    """COPY text format: backslash, tab, newline and carriage return are escaped."""
+    return field.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 @dataclass(frozen=True)
@@ -59,17 +76,59 @@ class TableLoad:
         columns += [f"{c.quoted} {c.staging_type}" for c in self.columns]
         return f"create temp table if not exists stage_{self.table} ({', '.join(columns)})"
 
-    def staging_row(self, seq: int, record: dict[str, Any]) -> tuple:
-        values: list[Any] = [seq]
-        if self.record_key:
-            values.append(self.record_key(record))
-        get = record.get
-        for column in self.columns:
-            value = get(column.name)
-            if column.json and value is not None:
-                value = jsontext.dumps(value).decode()
-            values.append(value)
-        return tuple(values)
+    def row_builder(self) -> Callable[[int, dict[str, Any]], tuple]:
+        """A function (seq, record) -> the staging row: (seq, [record_key,] columns...), JSON
+        columns as text. Built once per load: it runs for every record."""
+        names = tuple(c.name for c in self.columns)
+        json_positions = tuple(i for i, c in enumerate(self.columns) if c.json)
+        key = self.record_key
+        dumps = jsontext.dumps
+
+        def build(seq: int, record: dict[str, Any]) -> tuple:
+            get = record.get
+            values = [get(name) for name in names]
+            for i in json_positions:
+                if values[i] is not None:
+                    values[i] = dumps(values[i]).decode()
+            return (seq, key(record), *values) if key else (seq, *values)
+
+        return build
+
+    def copy_formatter(self) -> Callable[[tuple], str | None]:
+        """A function staging row -> its line of COPY text for the raw table itself (the fast
+        path of appended rows), or None when the record leaves out a value whose default is
+        `now()`: such rows take the staging path, where the database supplies it."""
+        converters = [_COPY_TEXT[c.staging_type] for c in self.columns]
+        defaults = [_PYTHON_DEFAULTS.get(c.default) if c.default else None for c in self.columns]
+        needs_now = tuple(i for i, c in enumerate(self.columns) if c.default == "now()")
+        separators = len(self.columns)  # record_key + columns, tab-separated
+
+        def line(row: tuple) -> str | None:
+            values = row[2:]
+            for i in needs_now:
+                if values[i] is None:
+                    return None
+            fields = [row[1]]
+            nulls = 0
+            for convert, default, value in zip(converters, defaults, values):
+                if value is None:
+                    value = default
+                if value is None:
+                    fields.append(NULL)
+                    nulls += 1
+                else:
+                    fields.append(convert(value))
+            text = "\t".join(fields)
+            # Only a line with a tab, newline, carriage return or backslash in a value needs
+            # escaping (each NULL accounts for one backslash).
+            if text.count("\t") != separators or text.count("\\") != nulls or "\n" in text or "\r" in text:
+                text = "\t".join(
+                    NULL if value is None and default is None else _escape(convert(default if value is None else value))
+                    for convert, default, value in zip([str, *converters], [None, *defaults], [row[1], *values])
+                )
+            return text
+
+        return line
 
     def insert_sql(self) -> str:
         """Insert the staged rows of a seq range that are new; returns their count."""

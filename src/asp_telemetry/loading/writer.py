@@ -8,7 +8,7 @@ records are isolated; they become rejects with the database's reason and the res
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -42,15 +42,47 @@ class Counts:
 @dataclass
 class Batch:
     """Validated records (as staging rows per table) and the rejects found among them.
-    `items[seq]` is the input a staged row came from; all rows of one item share its seq."""
+    `items[seq]` is the input a staged row came from; all rows of one item share its seq.
+
+    Once sealed, appended rows (cost, bootstrap) that are new within the batch and need no
+    default from the database are in `direct` as (rows, COPY text for the raw table), sorted
+    by key; `repeated` counts the rows that repeat a key earlier in the batch."""
 
     rows: dict[str, list[tuple]] = field(default_factory=lambda: {t: [] for t in TABLE_LOADS})
     items: list[Item] = field(default_factory=list)
     rejects: list[RejectedRecord] = field(default_factory=list)
     records: int = 0
+    direct: dict[str, tuple[list[tuple], bytes]] = field(default_factory=dict)
+    repeated: int = 0
 
     def __len__(self) -> int:
         return self.records + len(self.rejects)
+
+    def seal(self, formatters: dict[str, Callable[[tuple], str | None]]) -> "Batch":
+        """Prepare the direct COPY of appended rows (in the parsing thread, so that the writer
+        thread only sends bytes)."""
+        for table, format_line in formatters.items():
+            rows = self.rows[table]
+            if not rows:
+                continue
+            unique: dict[str, tuple] = {}
+            for row in rows:
+                unique.setdefault(row[1], row)
+            self.repeated += len(rows) - len(unique)
+            direct_rows, lines, staged = [], [], []
+            for key in sorted(unique):  # key order: concurrent loads take row locks alike
+                row = unique[key]
+                line = format_line(row)
+                if line is None:
+                    staged.append(row)
+                else:
+                    direct_rows.append(row)
+                    lines.append(line)
+            self.rows[table] = staged
+            if lines:
+                lines.append("")
+                self.direct[table] = (direct_rows, "\n".join(lines).encode())
+        return self
 
 
 def reject_row(load_id: int | None, source_identity: str, reject: RejectedRecord) -> tuple:
@@ -99,12 +131,14 @@ class BatchWriter:
         """Stage and insert a batch in the current transaction; returns what happened and
         every reject (the batch's own and those the database refused). With data=False only
         the rejects are returned (a strict load that already failed)."""
-        counts = Counts()
+        counts = Counts(duplicates=batch.repeated)
         rejects = list(batch.rejects)
         if data:
             for table, rows in batch.rows.items():
-                if rows:
+                if rows or table in batch.direct:
                     self._write_table(TABLE_LOADS[table], rows, batch, counts, rejects)
+        else:
+            counts.duplicates = 0
         counts.rejected = len(rejects)
         return counts, rejects
 
@@ -124,10 +158,33 @@ class BatchWriter:
 
     # -- one table --------------------------------------------------------------------------
     def _write_table(self, table: TableLoad, rows: list[tuple], batch: Batch, counts: Counts, rejects: list) -> None:
+        direct = batch.direct.get(table.table)
+        if direct:
+            direct_rows, text = direct
+            if self._copy_direct(table, direct_rows, text):
+                counts.loaded += len(direct_rows)
+            else:
+                rows = direct_rows + rows
+        if not rows:
+            return
         for round_rows in _rounds(table, rows):
             self._stage(table, round_rows)
             seqs = sorted({row[0] for row in round_rows})
             self._insert(table, seqs, round_rows, batch, counts, rejects)
+
+    def _copy_direct(self, table: TableLoad, rows: list[tuple], text: bytes) -> bool:
+        """The fast path of appended rows (cost, bootstrap): COPY straight into the raw table.
+        If the database refuses any row (one loaded before, by this load or a concurrent
+        one; a check; a foreign key), the savepoint rolls back and the caller stages them."""
+        try:
+            with self.conn.transaction():
+                with self.conn.cursor().copy(
+                    f"copy raw.{table.table} ({', '.join(table.copy_columns[1:])}) from stdin"
+                ) as copy:
+                    copy.write(text)
+        except ROW_ERRORS:
+            return False
+        return True
 
     def _stage(self, table: TableLoad, rows: list[tuple]) -> None:
         self.conn.execute(f"truncate {table.staging_table}")
