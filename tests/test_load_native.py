@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from decimal import Decimal
 
-import pytest
+from psycopg import sql
+from pydantic import SecretStr
 
-from asp_telemetry import loading, migrations
+from asp_telemetry import connection, loading, migrations, roles
 from load_support import bootstrap, cost, count, defect, jsonl, query, rejects, task
 from support import cli_environment, run_cli
 
@@ -337,3 +339,19 @@ def test_load_records_loads_in_memory_records_with_the_same_rules(db):
     ]
     again = loading.load_records(db, [task("T-5"), cost(task_id="T-5")], source="sdk")
     assert (again.loaded, again.duplicates) == (0, 2)
+
+
+def test_a_login_acting_as_asp_writer_can_do_every_kind_of_load(db, tmp_path):
+    user = f"loader_{uuid.uuid4().hex[:8]}"
+    roles.grant_login(db, "asp_writer", user, "writer-pw")
+    try:
+        writer = db.model_copy(update={"user": user, "password": SecretStr("writer-pw")})
+        first = jsonl(tmp_path / "1.jsonl", [task(), cost(), defect(), bootstrap(), "broken"])
+        second = jsonl(tmp_path / "2.jsonl", [task(status="completed"), defect(resolution_notes="fixed"), cost(task_id=1)])
+        summaries = loading.load_paths(writer, [first, second])
+        assert [(s.loaded, s.updated, s.rejected) for s in summaries] == [(4, 0, 1), (0, 2, 1)]
+        [strict] = loading.load_paths(writer, [second], strict=True)
+        assert strict.status == "rolled_back"
+    finally:
+        with connection.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))

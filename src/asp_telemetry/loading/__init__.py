@@ -13,8 +13,6 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
 from asp_telemetry.connection import ConnectionInfo
 from asp_telemetry.loading import ledger, vocabulary
 from asp_telemetry.loading.formats import FORMATS, FormatError, Item
