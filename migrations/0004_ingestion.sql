@@ -53,7 +53,7 @@ comment on column raw.loads.status is 'running (or interrupted), complete, rolle
 -- Records that failed validation or the database's own checks; the rest of their file loaded.
 create table raw.rejected_records (
     id bigserial primary key,
-    load_id bigint references raw.loads (load_id),
+    load_id bigint,  -- raw.loads.load_id (no foreign key: raw has none unless --with-foreign-keys)
     rejected_at timestamptz not null default now(),
     source text not null,
     position text not null,

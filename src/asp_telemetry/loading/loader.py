@@ -289,6 +289,11 @@ class SourceLoader:
     def __exit__(self, *exc_info) -> None:
         for conn in (self._data, self._control):
             if conn is not None:
+                if not conn.closed and conn is self._data:
+                    try:
+                        conn.execute("discard temp")  # the staging tables, now rather than at exit
+                    except psycopg.Error:
+                        pass
                 conn.close()
 
     def load_source(self, source: Source, format: str | None = None, table: str | None = None) -> FileLoadSummary:
