@@ -44,7 +44,8 @@ BAD_LINES = [
     (json.dumps(cost(metric_unit="s")), "metric_unit: Latency is measured in 'ms', not 's'"),
     (json.dumps(cost(metric_type="Cache_Hits", metric_unit="count")), "metric_type: unknown metric type 'Cache_Hits'"),
     (json.dumps(defect(defect_type="9_Bad_Vibes")), "defect_type: unknown defect type '9_Bad_Vibes'"),
-    (json.dumps({**cost(), "id": 7}), "id: unknown column"),
+    (json.dumps({**cost(), "id": 7}), "id: assigned by the database, leave it out"),
+    (json.dumps({**cost(), "metric_val": 7}), "metric_val: unknown column"),
     (json.dumps(cost(task_id="T" * 101)), "task_id: string should have at most 100 characters"),
     (json.dumps(task(status="done")), "status: input should be 'pending', 'in_progress', 'completed' or 'failed'"),
     (json.dumps(bootstrap(tasks_required_for_graduation=0)), "tasks_required_for_graduation: input should be greater than or equal to 1"),
@@ -355,3 +356,9 @@ def test_a_login_acting_as_asp_writer_can_do_every_kind_of_load(db, tmp_path):
     finally:
         with connection.connect(db, autocommit=True) as conn:
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))
+
+
+def test_a_database_without_the_schema_is_refused_with_what_to_do(empty_db, tmp_path):
+    result = run_cli("load", str(jsonl(tmp_path / "a.jsonl", [cost()])), env=cli_environment(empty_db), check=False)
+    assert result.returncode == 1
+    assert "run `asp-telemetry db upgrade` first" in " ".join(result.stderr.split())

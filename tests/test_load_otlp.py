@@ -133,3 +133,20 @@ def test_spans_outside_any_agent_make_no_rows(db, tmp_path):
     path.write_text(json.dumps(collector_json(recorder.finished())) + "\n")
     [summary] = loading.load_paths(db, [path])
     assert (summary.format, summary.loaded, summary.rejected) == ("otlp", 0, 0)
+
+
+def test_an_agent_span_repeated_inside_itself_is_one_execution(db, tmp_path):
+    recorder = Recorder()
+    with recorder.agent("Code", asp__task_id="T-7", gen_ai__usage__input_tokens=300):  # the framework's span, with totals
+        with recorder.agent("Code"):  # the SDK's span of the same agent
+            with recorder.chat("m", 100, 10):
+                pass
+            with recorder.chat("m", 200, 20):
+                pass
+    path = tmp_path / "repeat.jsonl"
+    path.write_text(json.dumps(collector_json(recorder.finished())) + "\n")
+    loading.load_paths(db, [path])
+    assert query(db, "select metric_type, metric_value from raw.agent_cost_vector where metric_type like 'Tokens%%' order by 1") == [
+        ("Tokens_In", Decimal("300")), ("Tokens_Out", Decimal("30")),
+    ]
+    assert query(db, "select count(distinct metadata->>'execution_id') from raw.agent_cost_vector") == [(1,)]

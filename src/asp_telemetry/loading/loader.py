@@ -86,7 +86,7 @@ class ParseContext:
     langfuse_traces: dict[str, dict[str, Any]]
 
 
-def parse(source: Source, stream, format: str, table: str | None, context: ParseContext) -> Iterator[Item]:
+def parse(stream, format: str, table: str | None, context: ParseContext) -> Iterator[Item]:
     if format == "native":
         return native.parse(stream)
     if format == "csv":
@@ -260,6 +260,10 @@ class _Writer(threading.Thread):
             raise self.error
 
 
+class SchemaNotReady(ValueError):
+    pass
+
+
 class SourceLoader:
     """Loads sources one after another through one pair of connections: `data` for the
     records (used by the writer thread), `control` for the ledger and strict rejects."""
@@ -277,6 +281,11 @@ class SourceLoader:
 
     def __enter__(self) -> "SourceLoader":
         self._data = connect(self.info, autocommit=True)
+        if self._data.execute("select to_regclass('raw.rejected_records')").fetchone()[0] is None:
+            self._data.close()
+            raise SchemaNotReady(
+                f"{self.info.describe()} lacks the loader's tables (migration 0004): run `asp-telemetry db upgrade` first"
+            )
         prepare_staging(self._data)
         self._control = connect(self.info, autocommit=True)
         return self
@@ -304,7 +313,7 @@ class SourceLoader:
         try:
             stream = source.open()
             summary.format = summary.format or detect.detect(source.head, table)
-            items = parse(source, stream, summary.format, table, self.context)
+            items = parse(stream, summary.format, table, self.context)
             self.load_items(summary, items, source.identity, source.bytes_read)
         except INPUT_ERRORS as exc:
             summary.status = "failed"

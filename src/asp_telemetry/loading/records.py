@@ -24,14 +24,14 @@ TASK_STATUSES = ("pending", "in_progress", "completed", "failed")
 CAPABILITY_MODES = ("Learning", "Shadow", "Autonomous")
 
 INT32_MAX = 2**31 - 1
-_RECORD_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=None)
+_RECORD_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
+DATABASE_COLUMNS = ("id", "execution_date")  # assigned by the database, never in a record
 
 
 def _text(max_length: int | None = None, required: bool = False) -> Any:
     return Annotated[str, Field(min_length=1 if required else 0, max_length=max_length)]
 
 
-Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
 NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Timestamp = AwareDatetime  # ISO 8601 with a UTC offset: a bare local time would be ambiguous
 JsonObject = dict[str, Any]
@@ -271,7 +271,8 @@ def describe(exc: ValidationError) -> str:
         elif kind == "missing":
             problems.append(f"{column}: required, missing")
         elif kind == "extra_forbidden":
-            problems.append(f"{column}: unknown column")
+            known = column in DATABASE_COLUMNS
+            problems.append(f"{column}: {'assigned by the database, leave it out' if known else 'unknown column'}")
         elif kind == "value_error":
             problems.append(str(error["ctx"]["error"]))
         else:

@@ -200,9 +200,26 @@ def parse(stream: BinaryIO) -> Iterator[Item]:
             parent = spans.get((span.trace_id, span.parent_id))
             if parent is not None:
                 parent.children.append(span)
-    agents = sorted((s for s in spans.values() if s.operation == AGENT), key=lambda s: (s.line, s.start_ns))
+    agents = sorted(
+        (s for s in spans.values() if s.operation == AGENT and not _repeats_its_agent(s, spans)),
+        key=lambda s: (s.line, s.start_ns),
+    )
     for agent in agents:
         yield _execution(agent, spans)
+
+
+def _same_agent(one: Span, other: Span) -> bool:
+    keys = ("gen_ai.agent.name", "gen_ai.agent.id")
+    return all(one.attributes.get(k) == other.attributes.get(k) for k in keys)
+
+
+def _repeats_its_agent(span: Span, spans: dict[tuple[str, str], Span]) -> bool:
+    """An invoke_agent span inside an invoke_agent span of the same agent (a framework's span
+    around the SDK's, say) is part of that execution, not another one."""
+    current = spans.get((span.trace_id, span.parent_id)) if span.parent_id else None
+    while current is not None and current.operation != AGENT:
+        current = spans.get((current.trace_id, current.parent_id)) if current.parent_id else None
+    return current is not None and _same_agent(span, current)
 
 
 def _inherited(span: Span, spans: dict[tuple[str, str], Span], key: str) -> Any:
@@ -238,17 +255,17 @@ def _add(total: int | Decimal | None, value: Any) -> Any:
     return (total or 0) + int(number)
 
 
-def _collect(span: Span, usage: _Usage) -> bool:
-    """Walk the execution below an agent span (not into nested agents, which are executions
+def _collect(span: Span, usage: _Usage, agent: Span) -> bool:
+    """Walk the execution below an agent span (not into other agents, which are executions
     of their own). Returns whether the subtree reported usage, so that an inference span
     wrapping another one (a framework span around the provider's) is counted once."""
     reported_below = False
     for child in span.children:
-        if child.operation == AGENT:
+        if child.operation == AGENT and not _same_agent(child, agent):
             continue
         if child.operation == TOOL:
             usage.tool_calls += 1
-        reported_below |= _collect(child, usage)
+        reported_below |= _collect(child, usage, agent)
     if span.operation in INFERENCE:
         usage.inference_spans += 1
         attrs = span.attributes
@@ -279,12 +296,7 @@ def _execution(agent: Span, spans: dict[tuple[str, str], Span]) -> Item:
         return _error_item(agent.line, text, "span ends before it starts", position)
     attrs = agent.attributes
     usage = _Usage()
-    for child in agent.children:
-        if child.operation == AGENT:
-            continue
-        if child.operation == TOOL:
-            usage.tool_calls += 1
-        _collect(child, usage)
+    _collect(agent, usage, agent)
     if usage.inference_spans == 0:  # no inference below: the agent span reports its own usage
         for key, fallback in (("tokens_in", "input_tokens"), ("tokens_out", "output_tokens")):
             value = attrs.get(f"gen_ai.usage.{fallback}")
