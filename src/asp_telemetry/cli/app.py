@@ -42,7 +42,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
-            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

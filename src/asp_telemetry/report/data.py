@@ -11,6 +11,12 @@ from asp_telemetry import connection
 from asp_telemetry.connection import ConnectionInfo
 
 QUERIES: dict[str, str] = {
+    "cost_by_role": """
+        select agent_role, tasks_executed, total_cost_usd, avg_latency_ms, total_tokens,
+               tasks_executed_30d, total_cost_usd_30d
+        from marts.mart_cost_by_agent_role
+        order by total_cost_usd desc
+    """,
     "daily_role_costs": """
         select execution_date, agent_role, sum(total_cost_usd) as total_cost_usd
         from marts.fct_daily_role_costs

@@ -1,0 +1,79 @@
+"""`asp-telemetry run`, `snapshot` and `serve`: the Prefect pipeline from the terminal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asp_telemetry import connection
+from asp_telemetry.cli.app import app, console, handle_errors
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@app.command("run")
+@handle_errors
+def run(
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_HOME/inbox).")] = None,
+    skip_ingest: Annotated[bool, typer.Option("--skip-ingest", help="Do not load the inbox.")] = False,
+    skip_snapshot: Annotated[bool, typer.Option("--skip-snapshot", help="No bootstrap snapshot.")] = False,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
+    lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another pipeline.")] = 3600,
+) -> None:
+    """Run the pipeline once, now: ingest, build, snapshot, build the bootstrap marts, write back."""
+    from flows.pipeline import pipeline
+
+    from asp_telemetry.cli.summary import print_pipeline_result
+
+    result = pipeline(
+        inbox_dir=str(inbox) if inbox else None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
+        full_refresh=full_refresh, lock_wait_s=lock_wait,
+    )
+    print_pipeline_result(result)
+
+
+@app.command("snapshot")
+@handle_errors
+def snapshot(
+    start: Annotated[datetime | None, typer.Option(help="Period start (ISO 8601; UTC without an offset).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Period end, exclusive (default: now).")] = None,
+) -> None:
+    """Write the bootstrap snapshot of [start, end) (default: the last 14 days) and rebuild its mart."""
+    from asp_telemetry import build, snapshot as snapshot_lib
+    from asp_telemetry.pipeline_lock import exclusive
+
+    info = connection.resolve()
+    with exclusive(info):
+        result = snapshot_lib.take(info, _utc(start), _utc(end))
+        rebuilt = build.run_build(info, ["--select", "mart_bootstrap_status"])
+    console.print(f"snapshot {result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC: "
+                  f"{len(result.capabilities)} capabilities"
+                  + (f" (replaced {result.replaced_rows} earlier rows of this period)" if result.replaced_rows else ""))
+    for capability in result.capabilities:
+        console.print(f"  {capability.capability_name}: {capability.graduation_notes}", highlight=False)
+    if not rebuilt.ok:
+        raise ValueError("rebuilding mart_bootstrap_status failed: "
+                         + ", ".join(node.name for node in rebuilt.failed_nodes))
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_HOME/inbox).")] = None,
+    ingest_every: Annotated[int, typer.Option(help="Seconds between ingests.")] = 300,
+    transform_cron: Annotated[str, typer.Option(help="Cron (UTC) of dbt builds.")] = "0 * * * *",
+    snapshot_cron: Annotated[str, typer.Option(help="Cron (UTC) of bootstrap snapshots.")] = "0 2 * * *",
+    write_back_cron: Annotated[str, typer.Option(help="Cron (UTC) of the write-back.")] = "30 * * * *",
+) -> None:
+    """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set)."""
+    from flows.serve import serve_flows
+
+    serve_flows(inbox_dir=str(inbox) if inbox else None, ingest_interval_s=ingest_every,
+                transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)

@@ -1,0 +1,309 @@
+"""How each record type reaches its raw table: its staging table, the row COPY writes into
+it, and the statements that move staged rows into the raw table without duplicates.
+
+Cost and bootstrap rows are appended once (`on conflict (record_key) do nothing`: they are
+never updated). Tasks and defects are merged: a new one is inserted, one seen before takes the
+new facts the record brings (README, "Identities"), in a statement that locks the rows in key
+order so that concurrent loads cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asp_telemetry.loading import identity, jsontext
+
+JSON = "jsonb"
+# Column defaults the COPY fast path fills in itself (now() is left to the database).
+NULL = "\\N"
+_PYTHON_DEFAULTS = {"1": 1, "0": 0, "false": False, "'pending'": "pending"}
+_COPY_TEXT: dict[str, Callable[[Any], str]] = {
+    "text": str,
+    "int": str,
+    "numeric": str,
+    "timestamptz": datetime.isoformat,
+    "boolean": lambda value: "t" if value else "f",
+    JSON: str,  # already JSON text
+}
+
+
+def _escape(field: str) -> str:
+    """COPY text format: backslash, tab, newline and carriage return are escaped."""
+    return field.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    staging_type: str
+    default: str | None = None  # SQL for a value the record leaves out
+    json: bool = False
+
+    @property
+    def quoted(self) -> str:
+        return f'"{self.name}"'
+
+    @property
+    def value(self) -> str:
+        """The staged value, with the table's default when the record left it out."""
+        return f"coalesce(s.{self.quoted}, {self.default})" if self.default else f"s.{self.quoted}"
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    table: str
+    columns: tuple[Column, ...]
+    key: str  # the identity column: record_key, or the primary key
+    record_key: Callable[[dict[str, Any]], str] | None = None
+    merge: dict[str, str] = field(default_factory=dict)  # column -> SQL of its new value (t = existing, s = staged)
+
+    @property
+    def staging_table(self) -> str:
+        return f"pg_temp.stage_{self.table}"
+
+    @property
+    def copy_columns(self) -> list[str]:
+        names = ["seq"] + (["record_key"] if self.record_key else []) + [c.name for c in self.columns]
+        return [f'"{n}"' for n in names]
+
+    def staging_ddl(self) -> str:
+        columns = ["seq int not null"]
+        if self.record_key:
+            columns.append("record_key uuid not null")
+        columns += [f"{c.quoted} {c.staging_type}" for c in self.columns]
+        return f"create temp table if not exists stage_{self.table} ({', '.join(columns)})"
+
+    def row_builder(self) -> Callable[[int, dict[str, Any]], tuple]:
+        """A function (seq, record) -> the staging row: (seq, [record_key,] columns...), JSON
+        columns as text. Built once per load: it runs for every record."""
+        names = tuple(c.name for c in self.columns)
+        json_positions = tuple(i for i, c in enumerate(self.columns) if c.json)
+        key = self.record_key
+        dumps = jsontext.dumps
+
+        def build(seq: int, record: dict[str, Any]) -> tuple:
+            get = record.get
+            values = [get(name) for name in names]
+            for i in json_positions:
+                if values[i] is not None:
+                    values[i] = dumps(values[i]).decode()
+            return (seq, key(record), *values) if key else (seq, *values)
+
+        return build
+
+    def copy_formatter(self) -> Callable[[tuple], str | None]:
+        """A function staging row -> its line of COPY text for the raw table itself (the fast
+        path of appended rows), or None when the record leaves out a value whose default is
+        `now()`: such rows take the staging path, where the database supplies it."""
+        converters = [_COPY_TEXT[c.staging_type] for c in self.columns]
+        defaults = [_PYTHON_DEFAULTS.get(c.default) if c.default else None for c in self.columns]
+        needs_now = tuple(i for i, c in enumerate(self.columns) if c.default == "now()")
+        separators = len(self.columns)  # record_key + columns, tab-separated
+
+        def line(row: tuple) -> str | None:
+            values = row[2:]
+            for i in needs_now:
+                if values[i] is None:
+                    return None
+            fields = [row[1]]
+            nulls = 0
+            for convert, default, value in zip(converters, defaults, values):
+                if value is None:
+                    value = default
+                if value is None:
+                    fields.append(NULL)
+                    nulls += 1
+                else:
+                    fields.append(convert(value))
+            text = "\t".join(fields)
+            # Only a line with a tab, newline, carriage return or backslash in a value needs
+            # escaping (each NULL accounts for one backslash).
+            if text.count("\t") != separators or text.count("\\") != nulls or "\n" in text or "\r" in text:
+                text = "\t".join(
+                    NULL if value is None and default is None else _escape(convert(default if value is None else value))
+                    for convert, default, value in zip([str, *converters], [None, *defaults], [row[1], *values])
+                )
+            return text
+
+        return line
+
+    def insert_sql(self) -> str:
+        """Insert the staged rows of a seq range that are new; returns their count."""
+        target = (["record_key"] if self.record_key else []) + [c.quoted for c in self.columns]
+        source = (["s.record_key"] if self.record_key else []) + [c.value for c in self.columns]
+        # A task or defect that exists is left to update_sql: PostgreSQL checks a proposed
+        # row's constraints before it finds the conflict, and defaults (created_at = now())
+        # could make an existing defect's resolution look like a violation.
+        new_only = (
+            f" and not exists (select 1 from raw.{self.table} t where t.{self.key} = s.{self.key})"
+            if self.merge else ""
+        )
+        return (
+            f"insert into raw.{self.table} ({', '.join(target)})"
+            f" select {', '.join(source)} from {self.staging_table} s"
+            f" where s.seq between %(first)s and %(last)s{new_only}"
+            f" order by s.{self.key}, s.seq"
+            f" on conflict ({self.key}) do nothing"
+        )
+
+    def update_sql(self) -> str | None:
+        """Apply what staged records add to rows that exist; returns the count changed."""
+        if not self.merge:
+            return None
+        assignments = ", ".join(f'"{c}" = {expr}' for c, expr in self.merge.items())
+        current = ", ".join(f't."{c}"' for c in self.merge)
+        proposed = ", ".join(self.merge.values())
+        return (
+            f"with locked as (select t.{self.key} from raw.{self.table} t"
+            f" join {self.staging_table} s on s.{self.key} = t.{self.key}"
+            " where s.seq between %(first)s and %(last)s"
+            f" order by t.{self.key} for update of t)"
+            f" update raw.{self.table} t set {assignments}"
+            f" from {self.staging_table} s"
+            f" where s.{self.key} = t.{self.key} and s.seq between %(first)s and %(last)s"
+            f" and t.{self.key} in (select {self.key} from locked)"
+            f" and ({current}) is distinct from ({proposed})"
+        )
+
+
+def _text(name: str, default: str | None = None) -> Column:
+    return Column(name, "text", default)
+
+
+def _json(name: str) -> Column:
+    return Column(name, JSON, json=True)
+
+
+def _keep_unless_given(*columns: str) -> dict[str, str]:
+    return {c: f'coalesce(s."{c}", t."{c}")' for c in columns}
+
+
+COST = TableLoad(
+    table="agent_cost_vector",
+    key="record_key",
+    record_key=identity.cost_key,
+    columns=(
+        Column("timestamp", "timestamptz", "now()"),
+        _text("task_id"),
+        _text("subtask_id"),
+        _text("project_id"),
+        _text("agent_role"),
+        _text("agent_version"),
+        Column("agent_iteration", "int", "1"),
+        _text("metric_type"),
+        Column("metric_value", "numeric"),
+        _text("metric_unit"),
+        _text("llm_model"),
+        _text("llm_provider"),
+        _json("metadata"),
+    ),
+)
+
+BOOTSTRAP = TableLoad(
+    table="bootstrap_metrics",
+    key="record_key",
+    record_key=identity.bootstrap_key,
+    columns=(
+        Column("measured_at", "timestamptz", "now()"),
+        Column("measurement_period_start", "timestamptz"),
+        Column("measurement_period_end", "timestamptz"),
+        _text("capability_name"),
+        _text("capability_mode"),
+        Column("tasks_completed", "int"),
+        Column("tasks_required_for_graduation", "int"),
+        _text("primary_metric_name"),
+        Column("primary_metric_value", "numeric"),
+        Column("primary_metric_target", "numeric"),
+        _json("secondary_metrics_json"),
+        Column("graduation_criteria_met", "boolean", "false"),
+        _text("graduation_notes"),
+        _json("metadata"),
+    ),
+)
+
+_STATUS_RANK = "(case {} when 'pending' then 0 when 'in_progress' then 1 else 2 end)"
+
+TASK = TableLoad(
+    table="task_metadata",
+    key="task_id",
+    columns=(
+        _text("task_id"),
+        Column("created_at", "timestamptz", "now()"),
+        Column("started_at", "timestamptz"),
+        Column("completed_at", "timestamptz"),
+        _text("project_id"),
+        _text("task_type"),
+        _text("task_description"),
+        _text("requirements_text"),
+        _json("semantic_units_json"),
+        Column("estimated_complexity", "int"),
+        Column("actual_complexity", "int"),
+        _json("estimated_cost_vector_json"),
+        _json("actual_cost_vector_json"),
+        Column("defect_count", "int", "0"),
+        Column("defect_density", "numeric"),
+        Column("components_affected", "text[]"),
+        _text("bootstrap_phase"),
+        Column("human_reviewed", "boolean", "false"),
+        _json("human_corrections_json"),
+        _text("status", "'pending'"),
+        _json("metadata"),
+    ),
+    merge={
+        # The earliest creation and start, the latest completion; status never moves back
+        # (pending < in_progress < completed | failed); any other fact the record gives wins.
+        "created_at": "least(t.created_at, s.created_at)",
+        "started_at": "least(t.started_at, s.started_at)",
+        "completed_at": "greatest(t.completed_at, s.completed_at)",
+        "status": (
+            f"case when s.status is not null and {_STATUS_RANK.format('s.status')} >= "
+            f"{_STATUS_RANK.format('t.status')} then s.status else t.status end"
+        ),
+        **_keep_unless_given(
+            "project_id", "task_type", "task_description", "requirements_text", "semantic_units_json",
+            "estimated_complexity", "actual_complexity", "estimated_cost_vector_json",
+            "actual_cost_vector_json", "defect_count", "defect_density", "components_affected",
+            "bootstrap_phase", "human_reviewed", "human_corrections_json", "metadata",
+        ),
+    },
+)
+
+DEFECT = TableLoad(
+    table="defect_log",
+    key="defect_id",
+    columns=(
+        _text("defect_id"),
+        Column("created_at", "timestamptz", "now()"),
+        Column("resolved_at", "timestamptz"),
+        _text("task_id"),
+        _text("project_id"),
+        _text("defect_type"),
+        _text("severity"),
+        _text("phase_injected"),
+        _text("phase_removed"),
+        _text("component_path"),
+        _text("function_name"),
+        Column("line_number", "int"),
+        _json("effort_to_fix_json"),
+        _text("description"),
+        _text("root_cause"),
+        _text("resolution_notes"),
+        Column("flagged_by_agent", "boolean", "false"),
+        Column("validated_by_human", "boolean", "false"),
+        Column("false_positive", "boolean", "false"),
+        _json("metadata"),
+    ),
+    # A defect arriving again brings its resolution: when it was resolved, how, what it cost
+    # to fix, and the review verdicts. What it is (type, phases, place) stays as first recorded.
+    merge=_keep_unless_given(
+        "resolved_at", "resolution_notes", "root_cause", "effort_to_fix_json",
+        "flagged_by_agent", "validated_by_human", "false_positive",
+    ),
+)
+
+# Tasks first: with the optional foreign keys on, a file's cost rows and defects need their
+# task in place.
+TABLE_LOADS: dict[str, TableLoad] = {t.table: t for t in (TASK, DEFECT, COST, BOOTSTRAP)}
