@@ -11,9 +11,9 @@ select
     {{ column_name }} as bad_value,
     count(*) as row_count,
     format(
-        '%s %s outside %s (%s rows)', '{{ column_name }}', {{ column_name }},
+        '%s %s outside %s (%s)', '{{ column_name }}', {{ column_name }},
         '{{ "[" if inclusive else "(" }}{{ min_value if min_value is not none else "-inf" }}, {{ max_value if max_value is not none else "inf" }}{{ "]" if inclusive else ")" }}',
-        count(*)
+        {{ rows_phrase('count(*)') }}
     ) as message
 from {{ model }}
 where

@@ -14,18 +14,49 @@
 }}
 
 {#-
-    The long cost vector pivoted to one row per agent execution. Incremental: a run
-    recomputes every execution of each task that has cost rows loaded after the watermark
-    (see macro incremental_watermark), reading those tasks' rows through the task_id index.
+    The long cost vector pivoted to one row per agent execution.
+
+    Incremental, exact under append-only raw rows (asp_writer can neither update nor delete
+    cost rows): the candidates are the tasks with cost rows loaded after the watermark
+    (max(last_loaded_at) - var('incremental_lookback'), read through the BRIN index on
+    loaded_at); of those, a task is recomputed when its raw row count differs from the rows
+    this table has seen for it. So rows a long load commits late (with a loaded_at older than
+    the watermark) are picked up, while rows already seen inside the lookback window cost a
+    count, not a re-pivot. Recomputed executions replace their old rows by execution_key.
 -#}
 
 with
 
 {% if is_incremental() %}
-touched_tasks as (
+candidate_tasks as (
     select distinct task_id
     from {{ ref('stg_asp__agent_cost_vector') }}
     where loaded_at > {{ incremental_watermark() }}
+),
+
+raw_row_counts as (
+    select
+        task_id,
+        count(*) as cost_rows
+    from {{ ref('stg_asp__agent_cost_vector') }}
+    where task_id = any(array(select task_id from candidate_tasks))
+    group by task_id
+),
+
+seen_row_counts as (
+    select
+        task_id,
+        sum(metric_rows) as cost_rows
+    from {{ this }}
+    where task_id = any(array(select task_id from candidate_tasks))
+    group by task_id
+),
+
+touched_tasks as (
+    select raw_row_counts.task_id
+    from raw_row_counts
+    left join seen_row_counts on seen_row_counts.task_id = raw_row_counts.task_id
+    where seen_row_counts.cost_rows is distinct from raw_row_counts.cost_rows
 ),
 {% endif %}
 
@@ -46,7 +77,9 @@ cost_rows as (
         loaded_at
     from {{ ref('stg_asp__agent_cost_vector') }}
     {% if is_incremental() %}
-    where task_id in (select task_id from touched_tasks)
+    -- = any(array(...)) makes PostgreSQL look the tasks up through the task_id index,
+    -- whatever it estimates for the freshly loaded rows
+    where task_id = any(array(select task_id from touched_tasks))
     {% endif %}
 ),
 

@@ -12,8 +12,10 @@
 }}
 
 {#-
-    One row per agent execution: the executions int_agent_executions recomputed since this
-    table's watermark (last_loaded_at), replaced by execution_key.
+    One row per agent execution, published from int_agent_executions. Incremental: the
+    executions int_agent_executions holds with last_loaded_at after this table's watermark
+    (max(last_loaded_at) - var('incremental_lookback')) that differ from this table's row
+    (new, or more cost rows) replace their rows by execution_key.
 -#}
 
 with
@@ -41,9 +43,18 @@ final as (
         peak_memory_mb,
         metric_rows,
         last_loaded_at
-    from {{ ref('int_agent_executions') }}
+    from {{ ref('int_agent_executions') }} as executions
     {% if is_incremental() %}
-    where last_loaded_at > {{ incremental_watermark() }}
+    where
+        executions.last_loaded_at > {{ incremental_watermark() }}
+        and not exists (
+            select 1
+            from {{ this }} as published
+            where
+                published.execution_key = executions.execution_key
+                and published.metric_rows = executions.metric_rows
+                and published.last_loaded_at = executions.last_loaded_at
+        )
     {% endif %}
 )
 

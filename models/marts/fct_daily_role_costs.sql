@@ -13,28 +13,44 @@
 
 {#-
     Cost per UTC day, agent role and model, from the agent executions (an execution counts on
-    the day it started). Incremental by whole days: a run recomputes every day on which any
-    cost row of a task with rows loaded since the watermark falls. That covers the days the
-    task's executions had before this run as well as now (an execution moves when a late row
-    with an earlier timestamp arrives), and a whole day is replaced, so delete+insert keys on
-    execution_date: groups whose llm_model is NULL or changed are replaced too.
--#}
+    the day it started).
 
--- depends_on: {{ ref('stg_asp__agent_cost_vector') }}
+    Incremental by whole days, exact under append-only raw rows: a day is recomputed when
+    its executions in int_agent_executions (their number and cost rows) differ from what
+    this table holds for it. That catches new executions, late rows of old ones, and the day
+    an execution leaves when a late row with an earlier timestamp moves its start. A whole
+    day is replaced, so delete+insert keys on execution_date (groups whose llm_model is NULL
+    or changed are replaced too); daily_role_cost_key is the unique key of a row.
+-#}
 
 with
 
 {% if is_incremental() %}
-touched_tasks as (
-    select distinct task_id
-    from {{ ref('stg_asp__agent_cost_vector') }}
-    where loaded_at > {{ incremental_watermark() }}
+executions_per_day as (
+    select
+        execution_date,
+        count(*) as executions,
+        sum(metric_rows) as cost_rows
+    from {{ ref('int_agent_executions') }}
+    group by execution_date
+),
+
+published_per_day as (
+    select
+        execution_date,
+        sum(executions) as executions,
+        sum(cost_rows) as cost_rows
+    from {{ this }}
+    group by execution_date
 ),
 
 touched_dates as (
-    select distinct execution_date
-    from {{ ref('stg_asp__agent_cost_vector') }}
-    where task_id in (select task_id from touched_tasks)
+    select coalesce(executions_per_day.execution_date, published_per_day.execution_date) as execution_date
+    from executions_per_day
+    full outer join published_per_day on published_per_day.execution_date = executions_per_day.execution_date
+    where
+        executions_per_day.executions is distinct from published_per_day.executions
+        or executions_per_day.cost_rows is distinct from published_per_day.cost_rows
 ),
 {% endif %}
 
@@ -49,6 +65,7 @@ executions as (
         latency_ms,
         tokens_in,
         tokens_out,
+        metric_rows,
         last_loaded_at
     from {{ ref('int_agent_executions') }}
     {% if is_incremental() %}
@@ -69,6 +86,7 @@ final as (
         coalesce(sum(latency_ms), 0) as total_latency_ms,
         coalesce(sum(tokens_in), 0) as total_tokens_in,
         coalesce(sum(tokens_out), 0) as total_tokens_out,
+        sum(metric_rows)::bigint as cost_rows,
         max(last_loaded_at) as last_loaded_at
     from executions
     group by execution_date, agent_role, llm_model
@@ -85,6 +103,7 @@ select
     total_latency_ms,
     total_tokens_in,
     total_tokens_out,
+    cost_rows,
     daily_role_cost_key,
     last_loaded_at
 from final
