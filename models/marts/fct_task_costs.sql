@@ -76,11 +76,11 @@ final as (
         tasks.estimated_api_cost_usd,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
-                then 100 * (cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd) / tasks.estimated_api_cost_usd
+                then {{ ratio_pct('cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd') }}
         end as cost_estimate_error_pct,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
-                then tasks.estimated_api_cost_usd / cost_totals.actual_api_cost_usd
+                then {{ ratio('tasks.estimated_api_cost_usd', 'cost_totals.actual_api_cost_usd') }}
         end as cost_performance_index,
         coalesce(defect_counts.defect_count, 0) as defect_count,
         {{ ratio('coalesce(defect_counts.defect_count, 0)', 'tasks.actual_complexity') }} as defect_density,

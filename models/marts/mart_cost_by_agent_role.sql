@@ -55,12 +55,11 @@ role_totals as (
         agent_role,
         count(distinct task_id) as tasks_executed,
         coalesce(sum(api_cost_usd), 0) as total_cost_usd,
-        sum(latency_ms) / nullif(sum(latency_samples), 0) as avg_latency_ms,
+        {{ ratio('sum(latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as total_tokens,
         count(distinct task_id) filter (where in_window) as tasks_executed_30d,
         coalesce(sum(api_cost_usd) filter (where in_window), 0) as total_cost_usd_30d,
-        sum(latency_ms) filter (where in_window)
-            / nullif(sum(latency_samples) filter (where in_window), 0) as avg_latency_ms_30d,
+        {{ ratio('sum(latency_ms) filter (where in_window)', 'sum(latency_samples) filter (where in_window)') }} as avg_latency_ms_30d,
         coalesce(sum(tokens_in) filter (where in_window), 0)
             + coalesce(sum(tokens_out) filter (where in_window), 0) as total_tokens_30d,
         count(*) as executions,

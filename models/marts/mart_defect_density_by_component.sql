@@ -27,7 +27,7 @@ component_counts as (
     select
         defects.component_path,
         count(*) filter (where defects.is_real) as defect_count,
-        avg(tasks.actual_complexity) filter (where defects.is_real) as avg_complexity,
+        trim_scale(avg(tasks.actual_complexity) filter (where defects.is_real)) as avg_complexity,
         count(*) filter (where not defects.is_real) as false_positive_count
     from defects
     left join tasks on tasks.task_id = defects.task_id

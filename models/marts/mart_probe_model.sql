@@ -7,8 +7,12 @@
       sigma = sqrt(sum((y - beta0 - beta1 x)^2) / (n - 2)) = sqrt((syy - beta1 sxy) / (n - 2)), n > 2
       t_statistic = |r| sqrt((n - 2) / (1 - r^2)), for the significance test
     sum_x and sum_y give PROBE method C (beta1 = sum_y / sum_x). All three targets are
-    listed, with n = 0 when there is no data (method D).
+    listed, with n = 0 when there is no data (method D). Fractional results are rounded to
+    12 decimal places (trailing zeros trimmed): numeric division and sqrt keep at least 16 significant digits, so
+    the rounded values are exact and do not depend on the digits PostgreSQL happens to keep.
 -#}
+
+{%- set decimals = 12 %}
 
 with
 
@@ -106,18 +110,21 @@ final as (
     select
         target,
         n,
-        x_avg,
-        sxx,
-        beta0,
-        beta1,
-        r_squared,
-        sigma,
-        y_avg,
-        sum_x,
-        sum_y,
-        case
-            when n > 2 and r_squared < 1 then sqrt(r_squared * (n - 2) / (1 - r_squared))
-        end as t_statistic
+        trim_scale(round(x_avg, {{ decimals }})) as x_avg,
+        trim_scale(round(sxx, {{ decimals }})) as sxx,
+        trim_scale(round(beta0, {{ decimals }})) as beta0,
+        trim_scale(round(beta1, {{ decimals }})) as beta1,
+        trim_scale(round(r_squared, {{ decimals }})) as r_squared,
+        trim_scale(round(sigma, {{ decimals }})) as sigma,
+        trim_scale(round(y_avg, {{ decimals }})) as y_avg,
+        trim_scale(sum_x) as sum_x,
+        trim_scale(sum_y) as sum_y,
+        trim_scale(round(
+            case
+                when n > 2 and r_squared < 1 then sqrt(r_squared * (n - 2) / (1 - r_squared))
+            end,
+            {{ decimals }}
+        )) as t_statistic
     from goodness
 )
 
