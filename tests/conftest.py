@@ -74,3 +74,19 @@ def empty_db(pg_server: ConnectionInfo) -> Iterator[ConnectionInfo]:
     info = _create_database(pg_server, "asp_empty")
     yield info
     _drop_database(pg_server, info.dbname)
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server: ConnectionInfo, migrated_template: ConnectionInfo) -> Iterator:
+    """A factory of migrated databases that live until the end of the session, for
+    module-scoped fixtures (a dbt build is too slow to repeat for every test)."""
+    created: list[str] = []
+
+    def make(prefix: str = "asp_test") -> ConnectionInfo:
+        info = _create_database(pg_server, prefix, template=migrated_template.dbname)
+        created.append(info.dbname)
+        return info
+
+    yield make
+    for name in created:
+        _drop_database(pg_server, name)

@@ -105,18 +105,12 @@ def run_build(
     dbt's own log goes to logs/dbt.log; on stdout only when show_dbt_log. on_progress(done,
     total, node name) is called as nodes finish.
     """
-    from dbt.cli.main import dbtRunner  # heavy: imported only when a build runs
-
-    project_dir = str(paths.project_dir())
-    args = ["build", "--project-dir", project_dir, "--profiles-dir", project_dir]
-    if not show_dbt_log and not _mentions_log_level(dbt_args):
-        args += ["--log-level", "none"]
-    args += list(dbt_args)
-
+    args = list(dbt_args)
+    if not show_dbt_log and not _mentions_log_level(args):
+        args = ["--log-level", "none", *args]
     progress = _ProgressTracker(on_progress)
     started = time.monotonic()
-    with _database_environment(info):
-        outcome = dbtRunner(callbacks=[progress.handle]).invoke(args)
+    outcome = run_dbt(info, ["build", *args], callbacks=[progress.handle])
     elapsed = time.monotonic() - started
 
     run_results = getattr(outcome.result, "results", None)
@@ -128,6 +122,17 @@ def run_build(
     _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
     success = bool(outcome.success) and not any(node.failed for node in nodes)
     return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes)
+
+
+def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Callable] = ()) -> Any:
+    """Invoke any dbt command (["build", ...], ["docs", "generate"], ...) on the database
+    `info`, with the repository's project and profiles; returns dbt's dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner  # heavy: imported only when dbt runs
+
+    project_dir = str(paths.project_dir())
+    args = [*command, "--project-dir", project_dir, "--profiles-dir", project_dir]
+    with _database_environment(info):
+        return dbtRunner(callbacks=list(callbacks)).invoke(args)
 
 
 def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
