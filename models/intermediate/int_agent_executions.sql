@@ -4,11 +4,13 @@
         incremental_strategy='delete+insert',
         unique_key='execution_key',
         on_schema_change='append_new_columns',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['execution_key'], 'unique': true},
             {'columns': ['last_loaded_at']},
             {'columns': ['execution_date']},
             {'columns': ['task_id']},
+            {'columns': ['started_at']},
         ],
     )
 }}

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='execution_date',
         on_schema_change='append_new_columns',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['daily_role_cost_key'], 'unique': true},
             {'columns': ['execution_date']},
@@ -63,6 +64,7 @@ executions as (
         task_id,
         api_cost_usd,
         latency_ms,
+        latency_samples,
         tokens_in,
         tokens_out,
         metric_rows,
@@ -87,6 +89,7 @@ final as (
         coalesce(sum(tokens_in), 0) as total_tokens_in,
         coalesce(sum(tokens_out), 0) as total_tokens_out,
         sum(metric_rows)::bigint as cost_rows,
+        sum(latency_samples)::bigint as latency_samples,
         max(last_loaded_at) as last_loaded_at
     from executions
     group by execution_date, agent_role, llm_model
@@ -104,6 +107,7 @@ select
     total_tokens_in,
     total_tokens_out,
     cost_rows,
+    latency_samples,
     daily_role_cost_key,
     last_loaded_at
 from final
