@@ -9,8 +9,11 @@ into each other.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from psycopg import sql
@@ -19,13 +22,16 @@ from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionInfo]:
+def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""
     url = os.environ.get("ASP_TEST_DATABASE_URL")
     if url:
         yield connection.from_url(url, source="test")
         return
-    home = tmp_path_factory.mktemp("asp-home")
+    # Not under pytest's basetemp: every pytest session on the machine (another engineer's,
+    # a concurrent run) resets /tmp/pytest-of-<user> to mode 0700, which locks the server's
+    # own user out of its data directory mid-session.
+    home = Path(tempfile.mkdtemp(prefix="asp-test-home-"))
     previous = os.environ.get("ASP_HOME")
     os.environ["ASP_HOME"] = str(home)
     server = embedded.start()
@@ -35,6 +41,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectionIn
         )
     finally:
         embedded.stop()
+        shutil.rmtree(home, ignore_errors=True)
         if previous is None:
             os.environ.pop("ASP_HOME", None)
         else:

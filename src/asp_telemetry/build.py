@@ -107,7 +107,8 @@ def run_build(
     """
     args = list(dbt_args)
     if not show_dbt_log and not _mentions_log_level(args):
-        args = ["--log-level", "none", *args]
+        # quiet on stdout; the file log keeps dbt's default (--log-level would silence it too)
+        args = ["--log-level", "none", "--log-level-file", "debug", *args]
     progress = _ProgressTracker(on_progress)
     started = time.monotonic()
     outcome = run_dbt(info, ["build", *args], callbacks=[progress.handle])
