@@ -29,7 +29,10 @@ from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect
 FAILING_ROW_SAMPLE = 5
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 WARNED_STATUSES = frozenset({"warn"})
-_PG_ENVIRONMENT = (*LIBPQ_VARIABLES, "PGSSLMODE")
+_PG_ENVIRONMENT = (*LIBPQ_VARIABLES, "PGSSLMODE", "PGOPTIONS")
+# dbt's sessions sort and hash millions of cost rows: PostgreSQL's default work_mem (4 MB)
+# would send them to disk. Applies to the build's own sessions only.
+BUILD_SESSION_OPTIONS = "-c work_mem=64MB"
 
 
 class NodeResult(BaseModel):
@@ -142,11 +145,13 @@ def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
 
 @contextlib.contextmanager
 def _database_environment(info: ConnectionInfo) -> Iterator[None]:
-    """The PG* variables profiles.yml reads, set to `info` for the duration of the build."""
+    """The PG* variables profiles.yml reads, set to `info` for the duration of the build
+    (PGOPTIONS too, which libpq passes to every session dbt opens)."""
     saved = {name: os.environ.get(name) for name in _PG_ENVIRONMENT}
     for name in _PG_ENVIRONMENT:
         os.environ.pop(name, None)
     os.environ.update(info.libpq_environment())
+    os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
     try:
         yield
     finally:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from asp_telemetry import connection
 from asp_telemetry.cli.app import app, console, error_console, handle_errors
+
+if TYPE_CHECKING:
+    from asp_telemetry.build import BuildResult
 
 
 @app.command(
@@ -56,7 +59,7 @@ def build(
         raise typer.Exit(1)
 
 
-def _summary_line(result) -> str:
+def _summary_line(result: BuildResult) -> str:
     totals = result.totals()
     parts = []
     for resource_type, label in (("seed", "seeds"), ("model", "models"), ("test", "data tests"), ("unit_test", "unit tests")):
