@@ -28,8 +28,9 @@ def pg_server() -> Iterator[ConnectionInfo]:
     if url:
         yield connection.from_url(url, source="test")
         return
-    # Not under pytest's temp root: another pytest session resets that directory's permissions,
-    # which the server (running as its own OS user when we are root) needs to keep.
+    # Not under pytest's basetemp: every pytest session on the machine (another engineer's,
+    # a concurrent run) resets /tmp/pytest-of-<user> to mode 0700, which locks the server's
+    # own user out of its data directory mid-session.
     home = Path(tempfile.mkdtemp(prefix="asp-test-home-"))
     previous = os.environ.get("ASP_HOME")
     os.environ["ASP_HOME"] = str(home)
@@ -80,3 +81,19 @@ def empty_db(pg_server: ConnectionInfo) -> Iterator[ConnectionInfo]:
     info = _create_database(pg_server, "asp_empty")
     yield info
     _drop_database(pg_server, info.dbname)
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server: ConnectionInfo, migrated_template: ConnectionInfo) -> Iterator:
+    """A factory of migrated databases that live until the end of the session, for
+    module-scoped fixtures (a dbt build is too slow to repeat for every test)."""
+    created: list[str] = []
+
+    def make(prefix: str = "asp_test") -> ConnectionInfo:
+        info = _create_database(pg_server, prefix, template=migrated_template.dbname)
+        created.append(info.dbname)
+        return info
+
+    yield make
+    for name in created:
+        _drop_database(pg_server, name)

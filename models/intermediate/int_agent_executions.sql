@@ -1,0 +1,142 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='execution_key',
+        on_schema_change='append_new_columns',
+        post_hook='analyze {{ this }}',
+        indexes=[
+            {'columns': ['execution_key'], 'unique': true},
+            {'columns': ['last_loaded_at']},
+            {'columns': ['execution_date']},
+            {'columns': ['task_id']},
+            {'columns': ['started_at']},
+        ],
+    )
+}}
+
+{#-
+    The long cost vector pivoted to one row per agent execution.
+
+    Incremental, exact under append-only raw rows (asp_writer can neither update nor delete
+    cost rows): the candidates are the tasks with cost rows loaded after the watermark
+    (max(last_loaded_at) - var('incremental_lookback'), read through the BRIN index on
+    loaded_at); of those, a task is recomputed when its raw row count differs from the rows
+    this table has seen for it. So rows a long load commits late (with a loaded_at older than
+    the watermark) are picked up, while rows already seen inside the lookback window cost a
+    count, not a re-pivot. Recomputed executions replace their old rows by execution_key.
+-#}
+
+with
+
+{% if is_incremental() %}
+candidate_tasks as (
+    select distinct task_id
+    from {{ ref('stg_asp__agent_cost_vector') }}
+    where loaded_at > {{ incremental_watermark() }}
+),
+
+raw_row_counts as (
+    select
+        task_id,
+        count(*) as cost_rows
+    from {{ ref('stg_asp__agent_cost_vector') }}
+    where task_id = any(array(select task_id from candidate_tasks))
+    group by task_id
+),
+
+seen_row_counts as (
+    select
+        task_id,
+        sum(metric_rows) as cost_rows
+    from {{ this }}
+    where task_id = any(array(select task_id from candidate_tasks))
+    group by task_id
+),
+
+touched_tasks as (
+    select raw_row_counts.task_id
+    from raw_row_counts
+    left join seen_row_counts on seen_row_counts.task_id = raw_row_counts.task_id
+    where seen_row_counts.cost_rows is distinct from raw_row_counts.cost_rows
+),
+{% endif %}
+
+cost_rows as (
+    select
+        task_id,
+        subtask_id,
+        agent_role,
+        agent_iteration,
+        execution_id,
+        recorded_at,
+        project_id,
+        agent_version,
+        metric_type,
+        metric_value,
+        llm_model,
+        llm_provider,
+        loaded_at
+    from {{ ref('stg_asp__agent_cost_vector') }}
+    {% if is_incremental() %}
+    -- = any(array(...)) makes PostgreSQL look the tasks up through the task_id index,
+    -- whatever it estimates for the freshly loaded rows
+    where task_id = any(array(select task_id from touched_tasks))
+    {% endif %}
+),
+
+executions as (
+    select
+        task_id,
+        subtask_id,
+        agent_role,
+        agent_iteration,
+        execution_id,
+        min(recorded_at) as started_at,
+        sum(metric_value) filter (where metric_type = 'Latency') as latency_ms,
+        count(*) filter (where metric_type = 'Latency') as latency_samples,
+        sum(metric_value) filter (where metric_type = 'Tokens_In') as tokens_in,
+        sum(metric_value) filter (where metric_type = 'Tokens_Out') as tokens_out,
+        sum(metric_value) filter (where metric_type = 'API_Cost') as api_cost_usd,
+        sum(metric_value) filter (where metric_type = 'Tool_Calls') as tool_calls,
+        sum(metric_value) filter (where metric_type = 'Retries') as retries,
+        max(metric_value) filter (where metric_type = 'Memory_Usage') as peak_memory_mb,
+        count(*) as metric_rows,
+        -- one value per execution in well-formed data; max() picks one deterministically
+        max(project_id) as project_id,
+        max(llm_model) as llm_model,
+        max(llm_provider) as llm_provider,
+        max(agent_version) as agent_version,
+        max(loaded_at) as last_loaded_at
+    from cost_rows
+    group by task_id, subtask_id, agent_role, agent_iteration, execution_id
+),
+
+final as (
+    select
+        {{ surrogate_key(['task_id', 'subtask_id', 'agent_role', 'agent_iteration', 'execution_id']) }} as execution_key,
+        task_id,
+        subtask_id,
+        agent_role,
+        agent_iteration,
+        execution_id,
+        started_at,
+        (started_at at time zone 'UTC')::date as execution_date,
+        project_id,
+        latency_ms,
+        latency_samples,
+        tokens_in,
+        tokens_out,
+        api_cost_usd,
+        tool_calls,
+        retries,
+        peak_memory_mb,
+        metric_rows,
+        llm_model,
+        llm_provider,
+        agent_version,
+        last_loaded_at
+    from executions
+)
+
+select * from final

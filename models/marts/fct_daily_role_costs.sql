@@ -1,0 +1,113 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='execution_date',
+        on_schema_change='append_new_columns',
+        post_hook='analyze {{ this }}',
+        indexes=[
+            {'columns': ['daily_role_cost_key'], 'unique': true},
+            {'columns': ['execution_date']},
+        ],
+    )
+}}
+
+{#-
+    Cost per UTC day, agent role and model, from the agent executions (an execution counts on
+    the day it started).
+
+    Incremental by whole days, exact under append-only raw rows: a day is recomputed when
+    its executions in int_agent_executions (their number and cost rows) differ from what
+    this table holds for it. That catches new executions, late rows of old ones, and the day
+    an execution leaves when a late row with an earlier timestamp moves its start. A whole
+    day is replaced, so delete+insert keys on execution_date (groups whose llm_model is NULL
+    or changed are replaced too); daily_role_cost_key is the unique key of a row.
+-#}
+
+with
+
+{% if is_incremental() %}
+executions_per_day as (
+    select
+        execution_date,
+        count(*) as executions,
+        sum(metric_rows) as cost_rows
+    from {{ ref('int_agent_executions') }}
+    group by execution_date
+),
+
+published_per_day as (
+    select
+        execution_date,
+        sum(executions) as executions,
+        sum(cost_rows) as cost_rows
+    from {{ this }}
+    group by execution_date
+),
+
+touched_dates as (
+    select coalesce(executions_per_day.execution_date, published_per_day.execution_date) as execution_date
+    from executions_per_day
+    full outer join published_per_day on published_per_day.execution_date = executions_per_day.execution_date
+    where
+        executions_per_day.executions is distinct from published_per_day.executions
+        or executions_per_day.cost_rows is distinct from published_per_day.cost_rows
+),
+{% endif %}
+
+executions as (
+    select
+        execution_date,
+        agent_role,
+        llm_model,
+        llm_provider,
+        task_id,
+        api_cost_usd,
+        latency_ms,
+        latency_samples,
+        tokens_in,
+        tokens_out,
+        metric_rows,
+        last_loaded_at
+    from {{ ref('int_agent_executions') }}
+    {% if is_incremental() %}
+    where execution_date in (select execution_date from touched_dates)
+    {% endif %}
+),
+
+final as (
+    select
+        {{ surrogate_key(['execution_date', 'agent_role', 'llm_model']) }} as daily_role_cost_key,
+        execution_date,
+        agent_role,
+        llm_model,
+        max(llm_provider) as llm_provider,
+        count(distinct task_id) as tasks_executed,
+        count(*) as executions,
+        coalesce(sum(api_cost_usd), 0) as total_cost_usd,
+        coalesce(sum(latency_ms), 0) as total_latency_ms,
+        coalesce(sum(tokens_in), 0) as total_tokens_in,
+        coalesce(sum(tokens_out), 0) as total_tokens_out,
+        sum(metric_rows)::bigint as cost_rows,
+        sum(latency_samples)::bigint as latency_samples,
+        max(last_loaded_at) as last_loaded_at
+    from executions
+    group by execution_date, agent_role, llm_model
+)
+
+select
+    execution_date,
+    agent_role,
+    llm_model,
+    llm_provider,
+    tasks_executed,
+    executions,
+    total_cost_usd,
+    total_latency_ms,
+    total_tokens_in,
+    total_tokens_out,
+    cost_rows,
+    latency_samples,
+    daily_role_cost_key,
+    last_loaded_at
+from final

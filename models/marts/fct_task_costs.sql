@@ -1,0 +1,126 @@
+{#-
+    One row per task: its metadata, its totals over all its cost rows, its PROBE-AI estimate
+    and estimating error, and its real defects (metrics.md, "Agent executions and task
+    totals"). Tasks that appear only in cost rows or defects (their metadata not loaded yet)
+    are listed too, with NULL metadata.
+-#}
+
+with
+
+tasks as (
+    select
+        task_id,
+        project_id,
+        task_type,
+        status,
+        created_at,
+        completed_at,
+        estimated_complexity,
+        actual_complexity,
+        estimated_latency_ms,
+        estimated_tokens,
+        estimated_api_cost_usd
+    from {{ ref('stg_asp__task_metadata') }}
+),
+
+cost_totals as (
+    select
+        task_id,
+        project_id,
+        executions,
+        cost_rows,
+        actual_latency_ms,
+        actual_tokens_in,
+        actual_tokens_out,
+        actual_tokens,
+        actual_api_cost_usd,
+        tool_calls,
+        retries
+    from {{ ref('int_task_cost_totals') }}
+),
+
+defect_counts as (
+    select
+        task_id,
+        count(*) filter (where is_real) as defect_count,
+        count(*) filter (where not is_real) as false_positive_count
+    from {{ ref('int_defects_phased') }}
+    group by task_id
+),
+
+task_ids as (
+    select task_id from tasks
+    union
+    select task_id from cost_totals
+    union
+    select task_id from defect_counts
+),
+
+final as (
+    select
+        task_ids.task_id,
+        coalesce(tasks.project_id, cost_totals.project_id) as project_id,
+        tasks.task_type,
+        tasks.status,
+        tasks.estimated_complexity,
+        tasks.actual_complexity,
+        cost_totals.actual_latency_ms,
+        cost_totals.actual_tokens_in,
+        cost_totals.actual_tokens_out,
+        cost_totals.actual_tokens,
+        cost_totals.actual_api_cost_usd,
+        cost_totals.tool_calls,
+        cost_totals.retries,
+        tasks.estimated_latency_ms,
+        tasks.estimated_tokens,
+        tasks.estimated_api_cost_usd,
+        case
+            when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
+                then {{ ratio_pct('cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd') }}
+        end as cost_estimate_error_pct,
+        case
+            when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
+                then {{ ratio('tasks.estimated_api_cost_usd', 'cost_totals.actual_api_cost_usd') }}
+        end as cost_performance_index,
+        coalesce(defect_counts.defect_count, 0) as defect_count,
+        {{ ratio('coalesce(defect_counts.defect_count, 0)', 'tasks.actual_complexity') }} as defect_density,
+        coalesce(defect_counts.false_positive_count, 0) as false_positive_count,
+        coalesce(cost_totals.executions, 0) as executions,
+        coalesce(cost_totals.cost_rows, 0) as cost_rows,
+        tasks.created_at,
+        tasks.completed_at,
+        tasks.task_id is not null as has_task_metadata
+    from task_ids
+    left join tasks on tasks.task_id = task_ids.task_id
+    left join cost_totals on cost_totals.task_id = task_ids.task_id
+    left join defect_counts on defect_counts.task_id = task_ids.task_id
+)
+
+select
+    task_id,
+    project_id,
+    task_type,
+    status,
+    estimated_complexity,
+    actual_complexity,
+    actual_latency_ms,
+    actual_tokens_in,
+    actual_tokens_out,
+    actual_tokens,
+    actual_api_cost_usd,
+    tool_calls,
+    retries,
+    estimated_latency_ms,
+    estimated_tokens,
+    estimated_api_cost_usd,
+    cost_estimate_error_pct,
+    cost_performance_index,
+    defect_count,
+    defect_density,
+    false_positive_count,
+    executions,
+    cost_rows,
+    created_at,
+    completed_at,
+    has_task_metadata
+from final

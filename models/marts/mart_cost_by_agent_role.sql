@@ -1,0 +1,131 @@
+{#-
+    The specification's Query 5 per agent role, over all time and over the recent window
+    (var cost_window_days, default 30): executions that started at or after the build time
+    minus the window (var as_of replaces the build time, for tests and back-dated reports).
+    avg_latency_ms averages the Latency rows, as Query 5 does. Never reads raw cost rows:
+    all-time sums come from fct_daily_role_costs, distinct tasks and the window from the
+    agent executions (the window through the started_at index).
+-#}
+
+{%- set as_of = "'" ~ var('as_of') ~ "'::timestamptz" if var('as_of', none) else 'now()' %}
+
+with
+
+window_bounds as (
+    select
+        {{ as_of }} as as_of,
+        {{ as_of }} - make_interval(days => {{ var('cost_window_days') }}) as window_start
+),
+
+daily_costs as (
+    select
+        agent_role,
+        executions,
+        total_cost_usd,
+        total_latency_ms,
+        latency_samples,
+        total_tokens_in,
+        total_tokens_out
+    from {{ ref('fct_daily_role_costs') }}
+),
+
+executions as (
+    select
+        agent_role,
+        task_id,
+        started_at
+    from {{ ref('int_agent_executions') }}
+),
+
+recent_executions as (
+    select
+        agent_role,
+        task_id,
+        api_cost_usd,
+        latency_ms,
+        latency_samples,
+        tokens_in,
+        tokens_out
+    from {{ ref('int_agent_executions') }}
+    where started_at >= (select window_start from window_bounds)
+),
+
+phases as (
+    select
+        agent_role,
+        phase_order
+    from {{ ref('agent_roles') }}
+),
+
+all_time_sums as (
+    select
+        agent_role,
+        sum(total_cost_usd) as total_cost_usd,
+        {{ ratio('sum(total_latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms,
+        sum(total_tokens_in) + sum(total_tokens_out) as total_tokens,
+        sum(executions)::bigint as executions
+    from daily_costs
+    group by agent_role
+),
+
+-- distinct tasks in two steps (distinct pairs, then a count): a hash aggregate, where
+-- count(distinct) would sort every execution
+all_time_tasks as (
+    select
+        agent_role,
+        count(*) as tasks_executed
+    from (select distinct agent_role, task_id from executions) as role_tasks
+    group by agent_role
+),
+
+recent_sums as (
+    select
+        agent_role,
+        count(distinct task_id) as tasks_executed_30d,
+        coalesce(sum(api_cost_usd), 0) as total_cost_usd_30d,
+        {{ ratio('sum(latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms_30d,
+        coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as total_tokens_30d,
+        count(*) as executions_30d
+    from recent_executions
+    group by agent_role
+),
+
+final as (
+    select
+        all_time_sums.agent_role,
+        all_time_tasks.tasks_executed,
+        all_time_sums.total_cost_usd,
+        all_time_sums.avg_latency_ms,
+        all_time_sums.total_tokens,
+        coalesce(recent_sums.tasks_executed_30d, 0) as tasks_executed_30d,
+        coalesce(recent_sums.total_cost_usd_30d, 0) as total_cost_usd_30d,
+        recent_sums.avg_latency_ms_30d,
+        coalesce(recent_sums.total_tokens_30d, 0) as total_tokens_30d,
+        all_time_sums.executions,
+        coalesce(recent_sums.executions_30d, 0) as executions_30d,
+        phases.phase_order,
+        window_bounds.window_start,
+        window_bounds.as_of
+    from all_time_sums
+    inner join all_time_tasks on all_time_tasks.agent_role = all_time_sums.agent_role
+    left join recent_sums on recent_sums.agent_role = all_time_sums.agent_role
+    left join phases on phases.agent_role = all_time_sums.agent_role
+    cross join window_bounds
+)
+
+select
+    agent_role,
+    tasks_executed,
+    total_cost_usd,
+    avg_latency_ms,
+    total_tokens,
+    tasks_executed_30d,
+    total_cost_usd_30d,
+    avg_latency_ms_30d,
+    total_tokens_30d,
+    executions,
+    executions_30d,
+    phase_order,
+    window_start,
+    as_of
+from final

@@ -1,0 +1,245 @@
+"""Build the dbt project (`dbt build`) in this process, against one database.
+
+`run_build` runs dbt through its programmatic entry point (`dbtRunner`) with the project and
+profiles in the repository checkout, and the database given by a `ConnectionInfo` (its PG*
+variables are set for the duration of the call only). It returns a `BuildResult`: one
+`NodeResult` per seed, model, data test and unit test, with a few of the failing rows of
+every failed or warned data test, so that a failure names the bad value ("unknown
+agent_role 'Coder' (3 rows)") instead of dbt's bare count. The CLI prints it; the Prefect
+flow publishes it as a table artifact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from pydantic import BaseModel, Field
+
+from asp_telemetry import paths
+from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect
+
+FAILING_ROW_SAMPLE = 5
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+WARNED_STATUSES = frozenset({"warn"})
+_PG_ENVIRONMENT = (*LIBPQ_VARIABLES, "PGSSLMODE", "PGOPTIONS")
+# dbt's sessions sort and hash millions of cost rows: PostgreSQL's default work_mem (4 MB)
+# would send them to disk. Applies to the build's own sessions only.
+BUILD_SESSION_OPTIONS = "-c work_mem=64MB"
+
+
+class NodeResult(BaseModel):
+    """What dbt did with one node (seed, model, data test, unit test) of the build."""
+
+    unique_id: str
+    name: str
+    label: str = Field(description="Short readable name: 'known_values(agent_role) on asp.agent_cost_vector'.")
+    resource_type: str
+    status: str
+    execution_time: float
+    failures: int | None = None
+    message: str | None = None
+    relation: str | None = None
+    failing_rows: list[dict[str, Any]] = []
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    @property
+    def warned(self) -> bool:
+        return self.status in WARNED_STATUSES
+
+    def failing_row_messages(self) -> list[str]:
+        """One line per sampled failing row: its `message` column, else its columns."""
+        lines = []
+        for row in self.failing_rows:
+            if row.get("message"):
+                lines.append(str(row["message"]))
+            else:
+                lines.append(", ".join(f"{key}={value!r}" for key, value in row.items()))
+        return lines
+
+
+class BuildResult(BaseModel):
+    """The outcome of one `dbt build`."""
+
+    success: bool
+    elapsed_seconds: float
+    nodes: list[NodeResult] = []
+    error: str | None = Field(default=None, description="Why dbt could not build at all (no node ran).")
+
+    @property
+    def failed_nodes(self) -> list[NodeResult]:
+        return [node for node in self.nodes if node.failed]
+
+    @property
+    def warned_nodes(self) -> list[NodeResult]:
+        return [node for node in self.nodes if node.warned]
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """{resource_type: {status: count}}, e.g. {'test': {'pass': 80, 'warn': 1}}."""
+        counts: dict[str, Counter[str]] = {}
+        for node in self.nodes:
+            counts.setdefault(node.resource_type, Counter())[node.status] += 1
+        return {resource_type: dict(counter) for resource_type, counter in sorted(counts.items())}
+
+
+ProgressCallback = Callable[[int, int | None, str], None]
+
+
+def run_build(
+    info: ConnectionInfo,
+    dbt_args: Sequence[str] = (),
+    *,
+    show_dbt_log: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> BuildResult:
+    """Run `dbt build [dbt_args]` on the database `info` and collect every node's result.
+
+    dbt_args pass through unchanged (--select, --full-refresh, --vars, --target-path, ...).
+    dbt's own log goes to logs/dbt.log; on stdout only when show_dbt_log. on_progress(done,
+    total, node name) is called as nodes finish.
+    """
+    args = list(dbt_args)
+    if not show_dbt_log and not _mentions_log_level(args):
+        # quiet on stdout; the file log keeps dbt's default (--log-level would silence it too)
+        args = ["--log-level", "none", "--log-level-file", "debug", *args]
+    progress = _ProgressTracker(on_progress)
+    started = time.monotonic()
+    outcome = run_dbt(info, ["build", *args], callbacks=[progress.handle])
+    elapsed = time.monotonic() - started
+
+    run_results = getattr(outcome.result, "results", None)
+    if run_results is None:
+        reason = outcome.exception or outcome.result or "dbt did not run"
+        return BuildResult(success=False, elapsed_seconds=elapsed, error=str(reason))
+
+    nodes = [_node_result(result) for result in run_results]
+    _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
+    success = bool(outcome.success) and not any(node.failed for node in nodes)
+    return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes)
+
+
+def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Callable] = ()) -> Any:
+    """Invoke any dbt command (["build", ...], ["docs", "generate"], ...) on the database
+    `info`, with the repository's project and profiles; returns dbt's dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner  # heavy: imported only when dbt runs
+
+    project_dir = str(paths.project_dir())
+    args = [*command, "--project-dir", project_dir, "--profiles-dir", project_dir]
+    with _database_environment(info):
+        return dbtRunner(callbacks=list(callbacks)).invoke(args)
+
+
+def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
+    return any(arg in {"--log-level", "--quiet", "-q"} or arg.startswith("--log-level=") for arg in dbt_args)
+
+
+@contextlib.contextmanager
+def _database_environment(info: ConnectionInfo) -> Iterator[None]:
+    """The PG* variables profiles.yml reads, set to `info` for the duration of the build
+    (PGOPTIONS too, which libpq passes to every session dbt opens)."""
+    saved = {name: os.environ.get(name) for name in _PG_ENVIRONMENT}
+    for name in _PG_ENVIRONMENT:
+        os.environ.pop(name, None)
+    os.environ.update(info.libpq_environment())
+    os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _ProgressTracker:
+    def __init__(self, callback: ProgressCallback | None):
+        self.callback = callback
+        self.done = 0
+        self.total: int | None = None
+
+    def handle(self, event: Any) -> None:
+        if self.callback is None:
+            return
+        name = event.info.name
+        if name == "LogStartLine":
+            self.total = event.data.total or self.total
+        elif name == "NodeFinished":
+            self.done += 1
+            self.callback(self.done, self.total, event.data.node_info.node_name)
+
+
+def _node_result(result: Any) -> NodeResult:
+    node = result.node
+    status = getattr(result.status, "value", result.status)
+    return NodeResult(
+        unique_id=node.unique_id,
+        name=node.name,
+        label=_label(node),
+        resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        status=str(status),
+        execution_time=round(float(result.execution_time or 0.0), 3),
+        failures=result.failures,
+        message=result.message,
+        relation=getattr(node, "relation_name", None),
+    )
+
+
+def _label(node: Any) -> str:
+    """'known_values(agent_role) on asp.agent_cost_vector' for a generic test, else the name."""
+    test_metadata = getattr(node, "test_metadata", None)
+    if test_metadata is None:
+        return node.name
+    if getattr(node, "sources", None):
+        target = ".".join(node.sources[0])
+    else:
+        attached = getattr(node, "attached_node", None) or ""
+        target = attached.rsplit(".", 1)[-1] or node.name
+    column = getattr(node, "column_name", None)
+    test = f"{test_metadata.name}({column})" if column else test_metadata.name
+    return f"{test} on {target}"
+
+
+def _attach_failing_rows(info: ConnectionInfo, nodes: list[NodeResult], manifest_nodes: dict[str, Any]) -> None:
+    """Run each failed or warned data test's query again for a few of its rows."""
+    wanted = [
+        node
+        for node in nodes
+        if node.resource_type == "test" and (node.failed or node.warned) and node.failures
+    ]
+    if not wanted:
+        return
+    with connect(info, autocommit=True) as conn:
+        for node in wanted:
+            compiled = getattr(manifest_nodes[node.unique_id], "compiled_code", None)
+            if not compiled:
+                continue
+            query = f"select * from (\n{compiled}\n) as failing_rows limit {FAILING_ROW_SAMPLE}"
+            try:
+                cursor = conn.execute(query)  # no parameters: % in the SQL stays as it is
+            except psycopg.Error as exc:
+                node.failing_rows = [{"message": f"(could not read the failing rows: {str(exc).strip()})"}]
+                continue
+            columns = [column.name for column in cursor.description or []]
+            node.failing_rows = [
+                {column: _plain(value) for column, value in zip(columns, row)} for row in cursor.fetchall()
+            ]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly cell values, for artifacts."""
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value

@@ -1,0 +1,80 @@
+"""`asp-telemetry build [dbt args...]`: dbt build in-process, and a short summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from asp_telemetry import connection
+from asp_telemetry.cli.app import app, console, error_console, handle_errors
+
+if TYPE_CHECKING:
+    from asp_telemetry.build import BuildResult
+
+
+@app.command(
+    "build",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+@handle_errors
+def build(
+    ctx: typer.Context,
+    show_dbt_log: Annotated[
+        bool, typer.Option("--show-dbt-log", help="Print dbt's own log (it always goes to logs/dbt.log).")
+    ] = False,
+) -> None:
+    """Build the dbt project (seeds, models, data and unit tests) on the database in use.
+
+    Other arguments go to `dbt build` unchanged: asp-telemetry build --select marts --full-refresh
+    """
+    from asp_telemetry import build as build_lib
+
+    info = connection.resolve()
+    console.print(f"dbt build on {info.describe()}")
+    with console.status("dbt build: parsing the project") as status:
+
+        def show_progress(done: int, total: int | None, node: str) -> None:
+            status.update(f"dbt build: {done}{f'/{total}' if total else ''} nodes done ({escape(node)})")
+
+        result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress)
+
+    if result.error:
+        error_console.print(f"[bold red]dbt could not build:[/] {escape(result.error)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(_summary_line(result), highlight=False, soft_wrap=True)
+    for title, nodes, style in (("failed", result.failed_nodes, "bold red"), ("warned", result.warned_nodes, "yellow")):
+        if not nodes:
+            continue
+        console.print(f"[{style}]{title}:[/]")
+        for node in nodes:
+            console.print(f"  {node.resource_type} {escape(node.label)}", highlight=False, soft_wrap=True)
+            details = node.failing_row_messages() or _first_lines(node.message)
+            for line in details:
+                console.print(f"      {escape(line)}", highlight=False, soft_wrap=True)
+            if node.failures and node.failures > len(node.failing_rows) and node.failing_rows:
+                console.print(f"      ... {node.failures} failing rows in all", highlight=False, soft_wrap=True)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+def _summary_line(result: BuildResult) -> str:
+    totals = result.totals()
+    parts = []
+    for resource_type, label in (("seed", "seeds"), ("model", "models"), ("test", "data tests"), ("unit_test", "unit tests")):
+        counts = totals.get(resource_type)
+        if not counts:
+            continue
+        ok = sum(n for status, n in counts.items() if status in {"success", "pass"})
+        detail = [f"{ok} ok"] + [f"{n} {status}" for status, n in sorted(counts.items()) if status not in {"success", "pass"}]
+        parts.append(f"{label}: {', '.join(detail)}")
+    verdict = "[green]passed[/]" if result.success else "[bold red]FAILED[/]"
+    return f"{verdict} in {result.elapsed_seconds:.1f} s; " + "; ".join(parts)
+
+
+def _first_lines(message: str | None, limit: int = 12) -> list[str]:
+    if not message:
+        return []
+    lines = message.strip().splitlines()
+    return lines[:limit] + ([f"... ({len(lines) - limit} more lines in logs/dbt.log)"] if len(lines) > limit else [])

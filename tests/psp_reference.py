@@ -1,0 +1,408 @@
+"""metrics.md in plain Python: the expected rows of every contract mart, computed from the raw
+rows by the definitions, independently of the dbt SQL. The dbt build tests compare the marts
+with these.
+
+Numbers are exact (Decimal sums, Fraction ratios); `close` compares them with the marts'.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, getcontext
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from support import PROJECT_DIR
+
+getcontext().prec = 50
+NUMBER_STRING = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
+
+
+def seed(name: str) -> list[dict[str, str]]:
+    with (Path(PROJECT_DIR) / "seeds" / f"{name}.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+PHASES = {row["agent_role"]: (int(row["phase_order"]), row["phase_class"]) for row in seed("agent_roles")}
+DIRECTIONS = {row["metric_name"]: row["direction"] for row in seed("bootstrap_metric_directions")}
+METRIC_COLUMNS = {
+    "Latency": "latency_ms",
+    "Tokens_In": "tokens_in",
+    "Tokens_Out": "tokens_out",
+    "API_Cost": "api_cost_usd",
+    "Tool_Calls": "tool_calls",
+    "Retries": "retries",
+}
+
+
+def order(phase: str | None) -> int | None:
+    return PHASES[phase][0] if phase in PHASES else None
+
+
+def json_number(document: dict | None, *keys: str) -> Decimal | None:
+    for key in keys:
+        value = (document or {}).get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float, Decimal)):
+            return Decimal(str(value))
+        if isinstance(value, str) and NUMBER_STRING.match(value):
+            return Decimal(value.strip())
+    return None
+
+
+def ratio(numerator, denominator, scale: int = 1) -> Fraction | None:
+    if numerator is None or denominator in (None, 0):
+        return None
+    return Fraction(scale) * Fraction(numerator) / Fraction(denominator)
+
+
+def _max(values):
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
+
+
+def _sum(values, empty=None):
+    present = [value for value in values if value is not None]
+    return sum(present, Decimal(0)) if present else empty
+
+
+# ------------------------------------------------------------------------------------------
+def executions(cost_rows: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in cost_rows:
+        execution_id = (row["metadata"] or {}).get("execution_id")
+        key = (row["task_id"], row["subtask_id"], row["agent_role"], row["agent_iteration"], execution_id)
+        groups[key].append(row)
+    result = []
+    for (task_id, subtask_id, agent_role, agent_iteration, execution_id), rows in groups.items():
+        execution = {
+            "task_id": task_id,
+            "subtask_id": subtask_id,
+            "agent_role": agent_role,
+            "agent_iteration": agent_iteration,
+            "execution_id": execution_id,
+            "started_at": min(row["timestamp"] for row in rows),
+            "llm_model": _max(row["llm_model"] for row in rows),
+            "llm_provider": _max(row["llm_provider"] for row in rows),
+            "agent_version": _max(row["agent_version"] for row in rows),
+            "project_id": _max(row["project_id"] for row in rows),
+            "latency_rows": [row["metric_value"] for row in rows if row["metric_type"] == "Latency"],
+            "cost_rows": len(rows),
+        }
+        for metric, column in METRIC_COLUMNS.items():
+            execution[column] = _sum(row["metric_value"] for row in rows if row["metric_type"] == metric)
+        result.append(execution)
+    return result
+
+
+def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, list[dict]]:
+    tasks = {row["task_id"]: row for row in raw["task_metadata"]}
+    defects = raw["defect_log"]
+    runs = executions(raw["agent_cost_vector"])
+    marts: dict[str, list[dict]] = {}
+
+    marts["fct_agent_executions"] = [
+        {key: run[key] for key in (
+            "task_id", "subtask_id", "agent_role", "agent_iteration", "execution_id", "started_at",
+            "latency_ms", "tokens_in", "tokens_out", "api_cost_usd", "tool_calls", "retries",
+            "llm_model", "llm_provider", "agent_version",
+        )}
+        for run in runs
+    ]
+
+    # fct_defects ----------------------------------------------------------------------
+    fct_defects = []
+    for row in defects:
+        effort = row["effort_to_fix_json"]
+        false_positive = bool(row["false_positive"])
+        fct_defects.append({
+            "defect_id": row["defect_id"],
+            "task_id": row["task_id"],
+            "defect_type": row["defect_type"],
+            "severity": row["severity"],
+            "phase_injected": row["phase_injected"],
+            "phase_removed": row["phase_removed"],
+            "injected_order": order(row["phase_injected"]),
+            "removed_order": order(row["phase_removed"]),
+            "component_path": row["component_path"],
+            "is_real": not false_positive,
+            "flagged_by_agent": bool(row["flagged_by_agent"]),
+            "validated_by_human": bool(row["validated_by_human"]),
+            "false_positive": false_positive,
+            "fix_latency_ms": json_number(effort, "latency_ms"),
+            "fix_tokens": json_number(effort, "tokens"),
+            "fix_api_cost_usd": json_number(effort, "api_cost_usd", "api_cost"),
+            "fix_retries": json_number(effort, "retries"),
+            "created_at": row["created_at"],
+            "resolved_at": row["resolved_at"],
+        })
+    marts["fct_defects"] = fct_defects
+    real = [defect for defect in fct_defects if defect["is_real"]]
+
+    # fct_task_costs -------------------------------------------------------------------
+    runs_by_task: dict[str, list[dict]] = defaultdict(list)
+    for run in runs:
+        runs_by_task[run["task_id"]].append(run)
+    task_ids = set(tasks) | set(runs_by_task) | {defect["task_id"] for defect in fct_defects}
+    task_costs = []
+    for task_id in task_ids:
+        task = tasks.get(task_id, {})
+        estimate = task.get("estimated_cost_vector_json")
+        task_runs = runs_by_task.get(task_id)
+
+        def total(column):
+            return _sum((run[column] for run in task_runs), Decimal(0)) if task_runs else None
+
+        actual_cost = total("api_cost_usd")
+        estimated_cost = json_number(estimate, "api_cost_usd", "api_cost")
+        both = actual_cost not in (None, 0) and estimated_cost not in (None, 0)
+        defect_count = sum(1 for defect in real if defect["task_id"] == task_id)
+        task_costs.append({
+            "task_id": task_id,
+            "project_id": task.get("project_id") or (_max(run["project_id"] for run in task_runs) if task_runs else None),
+            "task_type": task.get("task_type"),
+            "status": task.get("status"),
+            "estimated_complexity": task.get("estimated_complexity"),
+            "actual_complexity": task.get("actual_complexity"),
+            "actual_latency_ms": total("latency_ms"),
+            "actual_tokens_in": total("tokens_in"),
+            "actual_tokens_out": total("tokens_out"),
+            "actual_tokens": total("tokens_in") + total("tokens_out") if task_runs else None,
+            "actual_api_cost_usd": actual_cost,
+            "tool_calls": total("tool_calls"),
+            "retries": total("retries"),
+            "estimated_latency_ms": json_number(estimate, "latency_ms"),
+            "estimated_tokens": json_number(estimate, "tokens"),
+            "estimated_api_cost_usd": estimated_cost,
+            "cost_estimate_error_pct": ratio(actual_cost - estimated_cost, estimated_cost, 100) if both else None,
+            "cost_performance_index": ratio(estimated_cost, actual_cost) if both else None,
+            "defect_count": defect_count,
+            "defect_density": ratio(defect_count, task.get("actual_complexity")),
+        })
+    marts["fct_task_costs"] = task_costs
+
+    # fct_daily_role_costs --------------------------------------------------------------
+    daily: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        day = run["started_at"].astimezone(timezone.utc).date()
+        daily[(day, run["agent_role"], run["llm_model"])].append(run)
+    marts["fct_daily_role_costs"] = [
+        {
+            "execution_date": day,
+            "agent_role": role,
+            "llm_model": model,
+            "llm_provider": _max(run["llm_provider"] for run in group),
+            "tasks_executed": len({run["task_id"] for run in group}),
+            "executions": len(group),
+            "total_cost_usd": _sum((run["api_cost_usd"] for run in group), Decimal(0)),
+            "total_latency_ms": _sum((run["latency_ms"] for run in group), Decimal(0)),
+            "total_tokens_in": _sum((run["tokens_in"] for run in group), Decimal(0)),
+            "total_tokens_out": _sum((run["tokens_out"] for run in group), Decimal(0)),
+        }
+        for (day, role, model), group in daily.items()
+    ]
+
+    # mart_cost_by_agent_role -----------------------------------------------------------
+    window_start = as_of - timedelta(days=30)
+    by_role = []
+    for role in {run["agent_role"] for run in runs}:
+        role_runs = [run for run in runs if run["agent_role"] == role]
+        row = {"agent_role": role}
+        for suffix, chosen in (("", role_runs), ("_30d", [r for r in role_runs if r["started_at"] >= window_start])):
+            latencies = [value for run in chosen for value in run["latency_rows"]]
+            row["tasks_executed" + suffix] = len({run["task_id"] for run in chosen})
+            row["total_cost_usd" + suffix] = _sum((run["api_cost_usd"] for run in chosen), Decimal(0))
+            row["avg_latency_ms" + suffix] = ratio(sum(latencies, Decimal(0)), len(latencies)) if latencies else None
+            row["total_tokens" + suffix] = _sum((run["tokens_in"] for run in chosen), Decimal(0)) + _sum(
+                (run["tokens_out"] for run in chosen), Decimal(0)
+            )
+        by_role.append(row)
+    marts["mart_cost_by_agent_role"] = by_role
+
+    # mart_defect_density_by_component -------------------------------------------------
+    components = []
+    for path in {defect["component_path"] for defect in fct_defects} - {None}:
+        real_here = [defect for defect in real if defect["component_path"] == path]
+        complexities = [
+            tasks[d["task_id"]]["actual_complexity"]
+            for d in real_here
+            if d["task_id"] in tasks and tasks[d["task_id"]]["actual_complexity"] is not None
+        ]
+        average = Fraction(sum(complexities), len(complexities)) if complexities else None
+        components.append({
+            "component_path": path,
+            "defect_count": len(real_here),
+            "avg_complexity": average,
+            "defect_density": ratio(len(real_here), average),
+            "error_prone": len(real_here) >= 3,
+        })
+    marts["mart_defect_density_by_component"] = components
+
+    # mart_phase_yield, mart_review_effectiveness, mart_process_yield ----------------------
+    def present(defect, phase_order, removed_after=False):
+        injected, removed = defect["injected_order"], defect["removed_order"]
+        if injected is None or removed is None:
+            return False
+        return injected < phase_order < removed if removed_after else injected < phase_order <= removed
+
+    phase_yield = {}
+    for phase, (phase_order, _) in PHASES.items():
+        injected = sum(1 for d in real if d["phase_injected"] == phase)
+        removed = sum(1 for d in real if d["phase_removed"] == phase)
+        escaped_into = sum(1 for d in real if present(d, phase_order))
+        phase_yield[phase] = {
+            "phase": phase,
+            "phase_order": phase_order,
+            "injected": injected,
+            "removed": removed,
+            "escaped_into": escaped_into,
+            "phase_yield_pct": ratio(removed, escaped_into + injected, 100),
+        }
+    marts["mart_phase_yield"] = list(phase_yield.values())
+
+    reviews = []
+    for phase, (phase_order, phase_class) in PHASES.items():
+        if phase_class != "appraisal":
+            continue
+        here = [d for d in fct_defects if d["phase_removed"] == phase]
+        tp = sum(1 for d in here if d["flagged_by_agent"] and d["validated_by_human"] and d["is_real"])
+        fp = sum(1 for d in here if d["flagged_by_agent"] and d["false_positive"])
+        pending = sum(1 for d in here if d["flagged_by_agent"] and d["is_real"] and not d["validated_by_human"])
+        missed = sum(1 for d in here if not d["flagged_by_agent"] and d["is_real"])
+        escapes = sum(1 for d in real if present(d, phase_order, removed_after=True))
+        false_negatives = missed + escapes
+        reviews.append({
+            "review_phase": phase,
+            "true_positives": tp,
+            "false_positives": fp,
+            "pending_validation": pending,
+            "missed_in_phase": missed,
+            "escapes": escapes,
+            "false_negatives": false_negatives,
+            "precision_pct": ratio(tp, tp + fp, 100),
+            "false_positive_rate_pct": ratio(fp, tp + fp, 100),
+            "recall_pct": ratio(tp, tp + false_negatives, 100),
+            "escape_rate_pct": ratio(false_negatives, tp + false_negatives, 100),
+            "yield_pct": phase_yield[phase]["phase_yield_pct"],
+        })
+    marts["mart_review_effectiveness"] = reviews
+
+    failure_order = min(o for o, c in PHASES.values() if c == "failure")
+    removed_before = sum(1 for d in real if d["removed_order"] is not None and d["removed_order"] < failure_order)
+    injected_before = sum(1 for d in real if d["injected_order"] is not None and d["injected_order"] < failure_order)
+    marts["mart_process_yield"] = [{
+        "process_yield_pct": ratio(removed_before, injected_before, 100),
+        "real_defects": len(real),
+        "removed_before_failure": removed_before,
+    }]
+
+    # mart_defect_injection_removal -------------------------------------------------------
+    cells: dict[tuple, list[dict]] = defaultdict(list)
+    for defect in real:
+        cells[(defect["phase_injected"], defect["phase_removed"])].append(defect)
+
+    def average(group, column):
+        values = [d[column] for d in group if d[column] is not None]
+        return Fraction(sum(values, Decimal(0))) / len(values) if values else None
+
+    marts["mart_defect_injection_removal"] = [
+        {
+            "phase_injected": injected,
+            "phase_removed": removed,
+            "defect_count": len(group),
+            "avg_fix_latency_ms": average(group, "fix_latency_ms"),
+            "avg_fix_tokens": average(group, "fix_tokens"),
+            "avg_fix_api_cost_usd": average(group, "fix_api_cost_usd"),
+        }
+        for (injected, removed), group in cells.items()
+    ]
+
+    # PROBE ------------------------------------------------------------------------------
+    dataset = [
+        {
+            "task_id": t["task_id"],
+            "proxy": t["estimated_complexity"],
+            "actual_complexity": t["actual_complexity"],
+            "actual_latency_ms": t["actual_latency_ms"],
+            "actual_tokens": t["actual_tokens"],
+            "actual_api_cost_usd": t["actual_api_cost_usd"],
+        }
+        for t in task_costs
+        if t["status"] == "completed"
+        and t["estimated_complexity"] is not None
+        and t["actual_complexity"] is not None
+        and runs_by_task.get(t["task_id"])
+    ]
+    marts["mart_probe_dataset"] = dataset
+    marts["mart_probe_model"] = [
+        regression(target, [(row["proxy"], row["actual_" + target]) for row in dataset])
+        for target in ("latency_ms", "tokens", "api_cost_usd")
+    ]
+
+    # mart_bootstrap_status ----------------------------------------------------------------
+    latest: dict[str, dict] = {}
+    for row in sorted(raw["bootstrap_metrics"], key=lambda r: (r["measured_at"], r["id"])):
+        latest[row["capability_name"]] = row
+    statuses = []
+    for name, row in latest.items():
+        direction = DIRECTIONS.get(row["primary_metric_name"])
+        value, target = row["primary_metric_value"], row["primary_metric_target"]
+        if row["graduation_criteria_met"]:
+            status = "Ready to Graduate"
+        elif direction is None:
+            status = "Unknown Metric"
+        elif (direction == "lower_is_better" and value <= target) or (direction == "higher_is_better" and value >= target):
+            status = "On Track"
+        else:
+            status = "Needs Improvement"
+        statuses.append({
+            "capability_name": name,
+            "capability_mode": row["capability_mode"],
+            "tasks_completed": row["tasks_completed"],
+            "tasks_required_for_graduation": row["tasks_required_for_graduation"],
+            "primary_metric_name": row["primary_metric_name"],
+            "primary_metric_value": value,
+            "primary_metric_target": target,
+            "direction": direction,
+            "status_indicator": status,
+            "measured_at": row["measured_at"],
+        })
+    marts["mart_bootstrap_status"] = statuses
+    return marts
+
+
+def regression(target: str, points: list[tuple[Any, Any]]) -> dict:
+    n = len(points)
+    row: dict[str, Any] = {"target": target, "n": n}
+    if n == 0:
+        return row | dict.fromkeys(("x_avg", "sxx", "beta0", "beta1", "r_squared", "sigma"))
+    xs = [Fraction(x) for x, _ in points]
+    ys = [Fraction(y) for _, y in points]
+    x_avg, y_avg = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - x_avg) ** 2 for x in xs)
+    sxy = sum((x - x_avg) * (y - y_avg) for x, y in zip(xs, ys))
+    syy = sum((y - y_avg) ** 2 for y in ys)
+    beta1 = sxy / sxx if sxx else None
+    beta0 = y_avg - beta1 * x_avg if beta1 is not None else None
+    r_squared = None if sxx == 0 else (Fraction(1) if syy == 0 else sxy * sxy / (sxx * syy))
+    sigma = None
+    if n > 2 and beta1 is not None:
+        residuals = sum((y - beta0 - beta1 * x) ** 2 for x, y in zip(xs, ys))
+        sigma = math.sqrt(residuals / (n - 2))
+    return row | {"x_avg": x_avg, "sxx": sxx, "beta0": beta0, "beta1": beta1, "r_squared": r_squared, "sigma": sigma}
+
+
+def close(actual: Any, expected: Any) -> bool:
+    """Equal, numbers within 1e-9 (relative for large ones): the marts round to 12 places."""
+    if expected is None or actual is None:
+        return actual is None and expected is None
+    if isinstance(expected, (int, float, Decimal, Fraction)) and not isinstance(expected, bool):
+        actual_number, expected_number = Fraction(actual), Fraction(expected)
+        return abs(actual_number - expected_number) <= Fraction(1, 10**9) * max(1, abs(expected_number))
+    return actual == expected
