@@ -7,8 +7,8 @@ from prefect.artifacts import create_table_artifact
 
 from asp_telemetry import build
 from asp_telemetry.build import BuildResult
-from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
 from asp_telemetry.pipeline_lock import exclusive
+from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
 
 
 class DbtBuildFailed(RuntimeError):
@@ -38,6 +38,7 @@ def transform(select: list[str] | None = None, full_refresh: bool = False) -> Bu
         description=f"dbt build: {result.summary_line()}",
     )
     logger.info("dbt build: %s", result.summary_line())
-    if not result.ok:
-        raise DbtBuildFailed("dbt build failed: " + ", ".join(node.name for node in result.failed_nodes))
+    if not result.success:
+        failed = ", ".join(node.label for node in result.failed_nodes) or result.error
+        raise DbtBuildFailed(f"dbt build failed: {failed}")
     return result

@@ -1,6 +1,7 @@
 {#-
     Review agent effectiveness per review phase R (every agent_roles phase of class
-    appraisal), metrics.md "Review effectiveness". Corrects the specification's Query 3:
+    appraisal), metrics.md "Review effectiveness": the per-task counts of
+    int_review_outcomes summed over all tasks, and their ratios. Corrects the specification's Query 3:
     false positives are not defects, escapes (real defects present when R ran and found
     later) count as false negatives, and precision is called precision. Ratios with a zero
     denominator are NULL.
@@ -16,17 +17,15 @@ review_phases as (
     where phase_class = 'appraisal'
 ),
 
-defects as (
+review_outcomes as (
     select
-        defect_id,
-        phase_removed,
-        injected_order,
-        removed_order,
-        is_real,
-        flagged_by_agent,
-        validated_by_human,
-        false_positive
-    from {{ ref('int_defects_phased') }}
+        review_phase,
+        true_positives,
+        false_positives,
+        pending_validation,
+        missed_in_phase,
+        escapes
+    from {{ ref('int_review_outcomes') }}
 ),
 
 phase_yields as (
@@ -40,29 +39,13 @@ review_counts as (
     select
         review_phases.review_phase,
         review_phases.phase_order,
-        count(defects.defect_id) filter (
-            where defects.phase_removed = review_phases.review_phase
-            and defects.flagged_by_agent and defects.validated_by_human and defects.is_real
-        ) as true_positives,
-        count(defects.defect_id) filter (
-            where defects.phase_removed = review_phases.review_phase
-            and defects.flagged_by_agent and defects.false_positive
-        ) as false_positives,
-        count(defects.defect_id) filter (
-            where defects.phase_removed = review_phases.review_phase
-            and defects.flagged_by_agent and defects.is_real and not defects.validated_by_human
-        ) as pending_validation,
-        count(defects.defect_id) filter (
-            where defects.phase_removed = review_phases.review_phase
-            and not defects.flagged_by_agent and defects.is_real
-        ) as missed_in_phase,
-        count(defects.defect_id) filter (
-            where defects.is_real
-            and defects.injected_order < review_phases.phase_order
-            and defects.removed_order > review_phases.phase_order
-        ) as escapes
+        coalesce(sum(review_outcomes.true_positives), 0)::bigint as true_positives,
+        coalesce(sum(review_outcomes.false_positives), 0)::bigint as false_positives,
+        coalesce(sum(review_outcomes.pending_validation), 0)::bigint as pending_validation,
+        coalesce(sum(review_outcomes.missed_in_phase), 0)::bigint as missed_in_phase,
+        coalesce(sum(review_outcomes.escapes), 0)::bigint as escapes
     from review_phases
-    left join defects on true
+    left join review_outcomes on review_outcomes.review_phase = review_phases.review_phase
     group by review_phases.review_phase, review_phases.phase_order
 ),
 

@@ -91,6 +91,23 @@ class BuildResult(BaseModel):
             counts.setdefault(node.resource_type, Counter())[node.status] += 1
         return {resource_type: dict(counter) for resource_type, counter in sorted(counts.items())}
 
+    def summary_line(self) -> str:
+        """'passed in 41.2 s; seeds: 5 ok; models: 20 ok; data tests: 96 ok, 1 warn; unit tests: 17 ok'."""
+        if self.error:
+            return f"FAILED: dbt could not build: {self.error}"
+        parts = []
+        for resource_type, label in (("seed", "seeds"), ("model", "models"), ("test", "data tests"),
+                                     ("unit_test", "unit tests")):
+            counts = self.totals().get(resource_type)
+            if not counts:
+                continue
+            ok = sum(n for status, n in counts.items() if status in {"success", "pass"})
+            detail = [f"{ok} ok"] + [f"{n} {status}" for status, n in sorted(counts.items())
+                                     if status not in {"success", "pass"}]
+            parts.append(f"{label}: {', '.join(detail)}")
+        verdict = "passed" if self.success else "FAILED"
+        return f"{verdict} in {self.elapsed_seconds:.1f} s; " + "; ".join(parts)
+
 
 ProgressCallback = Callable[[int, int | None, str], None]
 

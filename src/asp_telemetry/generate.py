@@ -84,7 +84,7 @@ DEFECT_TYPES = {
 REMOVAL_YIELD = {"DesignReview": 0.55, "CodeReview": 0.60, "Test": 0.85}
 REVIEW_AGENT_FLAGS = 0.85  # of the defects its phase removes, the review agent flagged
 HUMAN_VALIDATED = 0.90  # of the flagged real defects, a human has confirmed so far
-FALSE_POSITIVES_PER_REVIEW = 0.35
+FALSE_POSITIVES_PER_REVIEW = 0.1
 SEVERITIES = [("Critical", 0.05), ("High", 0.2), ("Medium", 0.45), ("Low", 0.3)]
 COMPONENTS = [
     "src/auth/login.py", "src/auth/jwt.py", "src/session/redis_store.py", "src/api/routes.py",

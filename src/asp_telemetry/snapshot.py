@@ -52,29 +52,18 @@ ESTIMATION_SQL = f"""
     from completed
 """
 
-# Review outcomes of one review phase over the defects of all the period's tasks.
+# A review phase's outcomes over the defects of all the period's tasks (the per-task counts
+# are dbt's intermediate.int_review_outcomes, which mart_review_effectiveness sums too).
 REVIEW_SQL = f"""
-    with period_tasks as ({PERIOD_TASKS}),
-    review as (
-        select phase_order from staging.agent_roles where agent_role = %(review_phase)s
-    ),
-    defects as (
-        select defect.*
-        from marts.fct_defects as defect
-        join period_tasks using (task_id)
-    )
+    with period_tasks as ({PERIOD_TASKS})
     select
-        count(*) filter (where defects.removed_order = review.phase_order and defects.flagged_by_agent
-                         and defects.validated_by_human and defects.is_real),
-        count(*) filter (where defects.removed_order = review.phase_order and defects.flagged_by_agent
-                         and defects.false_positive),
-        count(*) filter (where defects.removed_order = review.phase_order and not defects.flagged_by_agent
-                         and defects.is_real),
-        count(*) filter (where defects.is_real and defects.injected_order < review.phase_order
-                         and defects.removed_order > review.phase_order)
-    from review
-    left join defects on true
-    group by review.phase_order
+        coalesce(sum(outcome.true_positives), 0),
+        coalesce(sum(outcome.false_positives), 0),
+        coalesce(sum(outcome.missed_in_phase), 0),
+        coalesce(sum(outcome.escapes), 0)
+    from intermediate.int_review_outcomes as outcome
+    join period_tasks using (task_id)
+    where outcome.review_phase = %(review_phase)s
 """
 
 
@@ -158,10 +147,9 @@ def compute(info: ConnectionInfo, start: datetime, end: datetime) -> list[Capabi
         if complexity_tasks:
             measured["TaskDecomposition"] = (complexity_tasks, float(complexity_mape), {})
         for capability, review_phase in REVIEW_CAPABILITIES.items():
-            row = conn.execute(REVIEW_SQL, {**period, "review_phase": review_phase}).fetchone()
-            if row is None:
-                continue  # the seed has no such review phase
-            true_positives, false_positives, missed, escapes = row
+            true_positives, false_positives, missed, escapes = (
+                int(count) for count in conn.execute(REVIEW_SQL, {**period, "review_phase": review_phase}).fetchone()
+            )
             false_negatives = missed + escapes
             precision = _ratio(true_positives, true_positives + false_positives)
             if precision is None:

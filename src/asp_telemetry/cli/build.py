@@ -60,17 +60,10 @@ def build(
 
 
 def _summary_line(result: BuildResult) -> str:
-    totals = result.totals()
-    parts = []
-    for resource_type, label in (("seed", "seeds"), ("model", "models"), ("test", "data tests"), ("unit_test", "unit tests")):
-        counts = totals.get(resource_type)
-        if not counts:
-            continue
-        ok = sum(n for status, n in counts.items() if status in {"success", "pass"})
-        detail = [f"{ok} ok"] + [f"{n} {status}" for status, n in sorted(counts.items()) if status not in {"success", "pass"}]
-        parts.append(f"{label}: {', '.join(detail)}")
-    verdict = "[green]passed[/]" if result.success else "[bold red]FAILED[/]"
-    return f"{verdict} in {result.elapsed_seconds:.1f} s; " + "; ".join(parts)
+    line = escape(result.summary_line())
+    if result.success:
+        return line.replace("passed", "[green]passed[/]", 1)
+    return line.replace("FAILED", "[bold red]FAILED[/]", 1)
 
 
 def _first_lines(message: str | None, limit: int = 12) -> list[str]:

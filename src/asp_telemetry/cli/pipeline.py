@@ -58,9 +58,9 @@ def snapshot(
                   + (f" (replaced {result.replaced_rows} earlier rows of this period)" if result.replaced_rows else ""))
     for capability in result.capabilities:
         console.print(f"  {capability.capability_name}: {capability.graduation_notes}", highlight=False)
-    if not rebuilt.ok:
+    if not rebuilt.success:
         raise ValueError("rebuilding mart_bootstrap_status failed: "
-                         + ", ".join(node.name for node in rebuilt.failed_nodes))
+                         + (", ".join(node.label for node in rebuilt.failed_nodes) or str(rebuilt.error)))
 
 
 @app.command("serve")
