@@ -1,19 +1,19 @@
-"""`asp-telemetry demo`: bring the database up, apply the schema, load the specification's
-sample rows once, and answer its five analytics queries."""
+"""`asp-telemetry demo`: the whole product on the embedded default, in a few minutes.
+
+Generates a few thousand synthetic tasks into the inbox (once: a second demo reuses the
+database), runs the pipeline (ingest, dbt build, bootstrap snapshot, write-back), then
+the CLI prints the marts' headline numbers, writes the HTML report and one PROBE estimate.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
-from asp_telemetry import connection, migrations, spec_sql
+from asp_telemetry import connection, generate, migrations, paths, probe
 from asp_telemetry.connection import ConnectionInfo
 
-
-@dataclass(frozen=True)
-class QueryResult:
-    query: spec_sql.SpecQuery
-    columns: list[str]
-    rows: list[tuple]
+DEMO_SEED = 42
+DEMO_TASK_PREFIX = f"SYN-{DEMO_SEED}-"
 
 
 def prepare_database() -> ConnectionInfo:
@@ -22,22 +22,25 @@ def prepare_database() -> ConnectionInfo:
     return info
 
 
-def load_spec_samples(info: ConnectionInfo) -> bool:
-    """Insert the specification's sample rows unless they are there already."""
+def has_demo_data(info: ConnectionInfo) -> bool:
     with connection.connect(info) as conn:
-        conn.execute("set local search_path = raw")
-        if conn.execute("select 1 from defect_log where defect_id = 'D-001'").fetchone():
-            return False
-        conn.execute(spec_sql.sample_data())
-    return True
+        return conn.execute(
+            "select exists (select 1 from raw.task_metadata where task_id like %s)", [DEMO_TASK_PREFIX + "%"]
+        ).fetchone()[0]
 
 
-def run_spec_queries(info: ConnectionInfo) -> list[QueryResult]:
-    results = []
-    with connection.connect(info) as conn:
-        conn.execute("set local search_path = raw")
-        for query in spec_sql.queries():
-            cursor = conn.execute(query.sql)
-            columns = [column.name for column in cursor.description]
-            results.append(QueryResult(query, columns, cursor.fetchall()))
-    return results
+def generate_into_inbox(tasks: int) -> generate.GenerateSummary:
+    return generate.generate(tasks, DEMO_SEED, paths.inbox_dir(), days=28, tasks_per_file=max(1, tasks // 4))
+
+
+def typical_estimate(info: ConnectionInfo) -> probe.Estimate | None:
+    """A PROBE estimate for a new task of the median estimated complexity seen so far."""
+    dataset = probe.load_dataset(info)
+    if not dataset:
+        return None
+    proxies = sorted(row["proxy"] for row in dataset)
+    return probe.estimate(info, proxies[len(proxies) // 2])
+
+
+def report_dir() -> Path:
+    return paths.asp_home() / "report"

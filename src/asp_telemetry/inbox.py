@@ -40,6 +40,10 @@ class IngestResult(BaseModel):
         return sum(f.loaded for f in self.files)
 
     @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.files)
+
+    @property
     def duplicates(self) -> int:
         return sum(f.duplicates for f in self.files)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -46,6 +47,15 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def quiet_prefect(keep_logs: bool = False) -> None:
+    """Before Prefect is imported: terminal output stays the CLI's own unless `keep_logs`
+    (Prefect's flow logs are still in its UI and API), and no usage telemetry is attempted on
+    offline machines. A user's own settings win."""
+    if not keep_logs:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def main() -> None:

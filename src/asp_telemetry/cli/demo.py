@@ -2,43 +2,54 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Annotated
 
-from rich.table import Table
+import typer
 
 from asp_telemetry import demo as demo_lib
-from asp_telemetry.cli.app import app, console, handle_errors
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, Decimal):
-        return f"{value:,.4f}".rstrip("0").rstrip(".")
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)
+from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
 
 
 @app.command("demo")
 @handle_errors
-def demo() -> None:
-    """Bring up the database, apply the schema, load sample data and show the analytics."""
+def demo(
+    tasks: Annotated[int, typer.Option(help="Synthetic tasks to generate on the first run.")] = 3000,
+) -> None:
+    """The whole product on the database in use: synthetic data, the pipeline, the analytics."""
+    quiet_prefect()
+    from flows.pipeline import pipeline
+
+    from asp_telemetry.cli.estimate import print_estimate
+    from asp_telemetry.cli.summary import print_marts_summary, print_pipeline_result
+    from asp_telemetry.report import data as report_data
+    from asp_telemetry.report import write_report
+
     with console.status("starting the database and applying the schema"):
         info = demo_lib.prepare_database()
     console.print(f"database: {info.describe()}")
-    if demo_lib.load_spec_samples(info):
-        console.print("loaded the specification's sample rows")
+    if demo_lib.has_demo_data(info):
+        console.print("synthetic demo data already loaded: reusing it")
     else:
-        console.print("the specification's sample rows are already loaded")
-    for result in demo_lib.run_spec_queries(info):
-        table = Table(*result.columns, title=f"Query {result.query.number}: {result.query.title}", title_justify="left")
-        for row in result.rows:
-            table.add_row(*(_cell(value) for value in row))
-        console.print(table)
+        with console.status(f"generating {tasks:,} synthetic tasks"):
+            generated = demo_lib.generate_into_inbox(tasks)
+        console.print(f"generated {tasks:,} synthetic tasks ({sum(generated.records.values()):,} records) into "
+                      f"{generated.files[0].parent}")
+    console.print("running the pipeline (Prefect starts a temporary server first, about 15 s)")
+    print_pipeline_result(pipeline())
+
+    print_marts_summary(report_data.read(info))
+    report = write_report(info, demo_lib.report_dir())
+    estimate = demo_lib.typical_estimate(info)
+    if estimate is not None:
+        console.print()
+        print_estimate(estimate)
     console.print(
-        "\nExplore further:\n"
-        '  eval "$(.venv/bin/asp-telemetry env)"   # PG* variables for psql and dbt\n'
-        "  .venv/bin/asp-telemetry db status\n"
-        "  .venv/bin/asp-telemetry db stop        # stop the embedded PostgreSQL"
+        f"\nReport: {report.path} (open it in a browser; it needs no network)\n"
+        "Explore further:\n"
+        '  eval "$(.venv/bin/asp-telemetry env)"     # PG* variables for psql and dbt\n'
+        "  psql -c 'select * from marts.mart_review_effectiveness'\n"
+        "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve   # after the eval above\n"
+        "  .venv/bin/asp-telemetry estimate --complexity 25 --task-type api\n"
+        "  .venv/bin/asp-telemetry db stop          # stop the embedded PostgreSQL",
+        highlight=False,
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from asp_telemetry import connection
-from asp_telemetry.cli.app import app, console, handle_errors
+from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -28,6 +28,7 @@ def run(
     lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another pipeline.")] = 3600,
 ) -> None:
     """Run the pipeline once, now: ingest, build, snapshot, build the bootstrap marts, write back."""
+    quiet_prefect()
     from flows.pipeline import pipeline
 
     from asp_telemetry.cli.summary import print_pipeline_result
@@ -73,6 +74,7 @@ def serve(
     write_back_cron: Annotated[str, typer.Option(help="Cron (UTC) of the write-back.")] = "30 * * * *",
 ) -> None:
     """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set)."""
+    quiet_prefect(keep_logs=True)
     from flows.serve import serve_flows
 
     serve_flows(inbox_dir=str(inbox) if inbox else None, ingest_interval_s=ingest_every,
