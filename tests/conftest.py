@@ -97,3 +97,22 @@ def make_database(pg_server: ConnectionInfo, migrated_template: ConnectionInfo) 
     yield make
     for name in created:
         _drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def analytics_db(make_database, tmp_path_factory) -> ConnectionInfo:
+    """Generated telemetry (400 tasks over 28 days ending this hour), loaded, built, with a
+    bootstrap snapshot of the last 14 days: for tests that read the marts without changing them."""
+    from asp_telemetry import build, generate, loading, snapshot
+
+    info = make_database("asp_analytics")
+    generated = generate.generate(400, seed=7, out=tmp_path_factory.mktemp("analytics-data"), workers=1)
+    summaries = loading.load_paths(info, generated.files)
+    assert all(s.status == "complete" and s.rejected == 0 for s in summaries), summaries
+    target = str(tmp_path_factory.mktemp("analytics-dbt-target"))
+    first = build.run_build(info, ["--target-path", target, "--exclude-resource-type", "unit_test"])
+    assert first.success, first.summary_line()
+    snapshot.take(info)
+    bootstrap = build.run_build(info, ["--target-path", target, "--select", "mart_bootstrap_status"])
+    assert bootstrap.success, bootstrap.summary_line()
+    return info

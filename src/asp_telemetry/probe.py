@@ -201,3 +201,32 @@ def estimate(
         complexity=complexity, task_type=task_type, project_id=project_id, tasks_used=len(data),
         projections=[project(target, xs, [row[target] for row in data], complexity) for target in TARGETS],
     )
+
+
+def plan(
+    info: ConnectionInfo,
+    task_id: str,
+    complexity: float,
+    task_type: str | None = None,
+    project_id: str | None = None,
+    description: str | None = None,
+) -> Estimate:
+    """Estimate a new task and record it (pending, with its estimated complexity and cost
+    vector) through the loader, so that the bootstrap snapshot later scores the estimate."""
+    from asp_telemetry import loading
+
+    result = estimate(info, complexity, task_type=task_type, project_id=project_id)
+    vector = result.estimated_cost_vector()
+    if vector is None:
+        raise ValueError("no projection to record (PROBE method D: there is no historical data yet)")
+    record = {
+        "record": "task_metadata", "task_id": task_id, "status": "pending", "task_type": task_type,
+        "project_id": project_id, "task_description": description,
+        "estimated_complexity": round(complexity), "estimated_cost_vector_json": vector,
+        "metadata": {"estimated_by": "asp-telemetry plan", "methods": {p.target: p.method for p in result.projections}},
+    }
+    summary = loading.load_records(info, [{k: v for k, v in record.items() if v is not None}], source="plan",
+                                   strict=True)
+    if summary.status != "complete":
+        raise ValueError(f"task {task_id} was not recorded: {summary.error or 'rejected (see raw.rejected_records)'}")
+    return result

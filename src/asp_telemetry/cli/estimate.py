@@ -60,3 +60,22 @@ def estimate(
         print(result.model_dump_json(indent=2))
     else:
         print_estimate(result)
+
+
+@app.command("plan")
+@handle_errors
+def plan(
+    task_id: Annotated[str, typer.Argument(help="The new task's id.")],
+    complexity: Annotated[int, typer.Option(help="Its estimated complexity (the PROBE proxy).")],
+    task_type: Annotated[str | None, typer.Option(help="Its type; the estimate uses tasks of this type.")] = None,
+    project: Annotated[str | None, typer.Option(help="Its project; the estimate uses this project's tasks.")] = None,
+    description: Annotated[str | None, typer.Option(help="What the task is.")] = None,
+) -> None:
+    """Estimate a new task and record it (pending, with its estimate) for later scoring."""
+    from asp_telemetry import probe
+
+    result = probe.plan(connection.resolve(), task_id, complexity, task_type=task_type, project_id=project,
+                        description=description)
+    print_estimate(result)
+    console.print(f"recorded task {task_id} (pending) with estimated_cost_vector_json {result.estimated_cost_vector()}",
+                  highlight=False)

@@ -125,8 +125,10 @@ def phase_yields(phases: list[dict], process: list[dict]) -> Panel:
 
 def review_effectiveness(rows: list[dict]) -> Panel:
     title = "Review effectiveness per review phase"
-    if not rows:
-        return Panel("review", title, "0 rows", None, "No review phases in the data yet.")
+    measured = [r for r in rows if any(r[c] is not None for c in ("precision_pct", "recall_pct", "escape_rate_pct"))]
+    if not measured:
+        return Panel("review", title, f"{len(rows)} review phases", None,
+                     "No review outcomes yet: no defect was flagged in, or escaped, a review phase.")
     figure = go.Figure()
     for column, label, color in (("precision_pct", "precision", "#4e79a7"), ("recall_pct", "recall", "#59a14f"),
                                  ("escape_rate_pct", "escape rate", "#e15759")):

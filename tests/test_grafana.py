@@ -1,0 +1,62 @@
+"""The Grafana dashboard: every panel's SQL runs against built marts as asp_reader (who can
+read nothing else), and the data source connects as that role."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from asp_telemetry import connection
+from support import PROJECT_DIR
+
+GRAFANA = PROJECT_DIR / "dashboards" / "grafana"
+DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
+
+
+def _targets() -> list[tuple[str, str]]:
+    found = []
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                found.append((f"{path.name}: {panel['title']}", target["rawSql"]))
+    return found
+
+
+def _expand_grafana_macros(sql: str) -> str:
+    """The macros the panels use, as Grafana's PostgreSQL data source expands them (last 10 years)."""
+    sql = re.sub(r"\$__timeFilter\(([^)]+)\)",
+                 r"\1 between now() - interval '3650 days' and now() + interval '1 day'", sql)
+    sql = sql.replace("$__timeFrom()", "(now() - interval '3650 days')").replace("$__timeTo()", "now()")
+    assert "$__" not in sql, f"a Grafana macro this test does not expand: {sql}"
+    return sql
+
+
+def test_there_are_panels():
+    assert DASHBOARDS and len(_targets()) >= 8
+
+
+@pytest.mark.parametrize(("panel", "sql"), _targets(), ids=[name for name, _ in _targets()])
+def test_each_panel_queries_only_the_marts_and_returns_rows(analytics_db, panel, sql):
+    relations = re.findall(r"\b(?:from|join)\s+([a-z_]+)\.([a-z_]+)", sql, flags=re.IGNORECASE)
+    assert relations and all(schema == "marts" for schema, _ in relations), relations
+    with connection.connect(analytics_db) as conn:
+        conn.execute("set role asp_reader")
+        cursor = conn.execute(_expand_grafana_macros(sql))
+        rows = cursor.fetchall()
+    assert cursor.description, panel
+    assert rows, f"{panel} returned no rows on generated data"
+
+
+def test_the_data_source_connects_as_the_reader_to_postgresql():
+    provisioning = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "asp-telemetry.yaml").read_text())
+    [source] = provisioning["datasources"]
+    assert source["type"] == "grafana-postgresql-datasource"
+    assert source["uid"] == "asp-telemetry-marts"
+    assert "${ASP_GRAFANA_DB_PASSWORD}" == source["secureJsonData"]["password"]
+    uids = {target["datasource"]["uid"] for path in DASHBOARDS
+            for panel in json.loads(path.read_text())["panels"] for target in panel["targets"]}
+    assert uids == {source["uid"]}
