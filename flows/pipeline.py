@@ -3,7 +3,7 @@ write-back; never two at once on one database."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from pydantic import BaseModel
@@ -24,6 +24,8 @@ BOOTSTRAP_MARTS = ["mart_bootstrap_status"]
 
 class PipelineResult(BaseModel):
     waited_s: float
+    started_at: datetime  # when this pipeline got the lock
+    finished_at: datetime  # when it let go
     ingest: IngestResult | None
     build: BuildResult
     snapshot: SnapshotResult | None
@@ -43,6 +45,7 @@ def pipeline(
 ) -> PipelineResult:
     logger = get_run_logger()
     with exclusive(database(), wait_s=lock_wait_s) as waited:
+        started_at = datetime.now(UTC)
         if waited > 1:
             logger.info("waited %.1f s for another pipeline to finish", waited)
         ingested = None if skip_ingest else ingest(inbox_dir)
@@ -52,5 +55,6 @@ def pipeline(
             snapshot = bootstrap_snapshot(snapshot_start, snapshot_end)
             bootstrap_build = transform(select=BOOTSTRAP_MARTS)
         written = write_back()
-    return PipelineResult(waited_s=waited, ingest=ingested, build=built, snapshot=snapshot,
+        finished_at = datetime.now(UTC)
+    return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested, build=built, snapshot=snapshot,
                           bootstrap_build=bootstrap_build, write_back=written)

@@ -116,3 +116,29 @@ def analytics_db(make_database, tmp_path_factory) -> ConnectionInfo:
     bootstrap = build.run_build(info, ["--target-path", target, "--select", "mart_bootstrap_status"])
     assert bootstrap.success, bootstrap.summary_line()
     return info
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """One temporary Prefect server for the whole session (starting one takes about 15 s)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def use_database(monkeypatch):
+    """Point everything that resolves the configured database (flows, SDK sinks) at `info`."""
+
+    def use(info: ConnectionInfo) -> ConnectionInfo:
+        monkeypatch.delenv("ASP_DATABASE_URL", raising=False)
+        for name in connection.LIBPQ_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in info.libpq_environment().items():
+            monkeypatch.setenv(name, value)
+        return info
+
+    return use
