@@ -77,10 +77,15 @@ def test_embedded_server_starts_once_survives_between_commands_and_stops(tmp_pat
     assert "not running" in run_cli("db", "stop", env=env).stdout
 
 
-def test_demo_runs_the_specification_queries_twice(db):
-    env = cli_environment(db, COLUMNS="200")
-    first = run_cli("demo", env=env).stdout
-    assert "loaded the specification's sample rows" in first
-    assert "Query 5: Cost Analysis by Agent Role" in first
-    second = run_cli("demo", env=env).stdout
-    assert "already loaded" in second and "Query 5" in second
+def test_demo_runs_the_whole_pipeline_and_a_second_demo_reuses_the_database(db, prefect_server, tmp_path):
+    env = cli_environment(db, COLUMNS="200", ASP_HOME=str(tmp_path / "home"), PREFECT_API_URL=prefect_server)
+    first = run_cli("demo", "--tasks", "150", env=env).stdout
+    assert "generated 150 synthetic tasks" in first
+    second = run_cli("demo", "--tasks", "150", env=env).stdout
+    assert "synthetic demo data already loaded: reusing it" in second
+    for output in (first, second):
+        for heading in ("Cost by agent role", "Review effectiveness", "Phase yields (process yield",
+                        "Bootstrap status", "PROBE-AI estimate for complexity", "Report: "):
+            assert heading in output, heading
+    assert "ingest: 1 file(s)" in second or "ingest: 0 file(s)" in second
+    assert (tmp_path / "home" / "report" / "index.html").is_file()

