@@ -60,3 +60,16 @@ def test_the_data_source_connects_as_the_reader_to_postgresql():
     uids = {target["datasource"]["uid"] for path in DASHBOARDS
             for panel in json.loads(path.read_text())["panels"] for target in panel["targets"]}
     assert uids == {source["uid"]}
+
+
+def test_dbt_exposures_declare_every_mart_the_dashboards_read():
+    exposures = {e["name"]: e for e in yaml.safe_load(
+        (PROJECT_DIR / "models" / "marts" / "_marts__exposures.yml").read_text())["exposures"]}
+    declared = {ref.removeprefix("ref('").removesuffix("')") for ref in exposures["grafana_dashboard"]["depends_on"]}
+    used = {name for _, sql in _targets() for name in re.findall(r"\bmarts\.([a-z_]+)", sql)}
+    assert used == declared
+    from asp_telemetry.report.data import QUERIES
+
+    report_used = {name for sql in QUERIES.values() for name in re.findall(r"\bmarts\.([a-z_]+)", sql)}
+    report_declared = {ref.removeprefix("ref('").removesuffix("')") for ref in exposures["html_report"]["depends_on"]}
+    assert report_used == report_declared
