@@ -4,6 +4,8 @@ Teams with a Prefect server can deploy the same flows to a work pool with prefec
 from __future__ import annotations
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval
 
 from flows.bootstrap_snapshot import bootstrap_snapshot
 from flows.ingest import ingest
@@ -16,17 +18,26 @@ DEFAULT_SNAPSHOT_CRON = "0 2 * * *"
 DEFAULT_WRITE_BACK_CRON = "30 * * * *"
 
 
-def serve_flows(
+def deployments(
     inbox_dir: str | None = None,
     ingest_interval_s: int = DEFAULT_INGEST_INTERVAL_S,
     transform_cron: str = DEFAULT_TRANSFORM_CRON,
     snapshot_cron: str = DEFAULT_SNAPSHOT_CRON,
     write_back_cron: str = DEFAULT_WRITE_BACK_CRON,
-) -> None:
-    """Run until interrupted. Cron schedules are in UTC."""
-    serve(
-        ingest.to_deployment(name="asp-ingest", interval=ingest_interval_s, parameters={"inbox_dir": inbox_dir}),
-        transform.to_deployment(name="asp-transform", cron=transform_cron, timezone="UTC"),
-        bootstrap_snapshot.to_deployment(name="asp-bootstrap-snapshot", cron=snapshot_cron, timezone="UTC"),
-        write_back.to_deployment(name="asp-write-back", cron=write_back_cron, timezone="UTC"),
-    )
+) -> list[RunnerDeployment]:
+    """The scheduled deployments (cron schedules in UTC)."""
+    if ingest_interval_s < 1:
+        raise ValueError(f"--ingest-every must be at least 1 second (got {ingest_interval_s})")
+    return [
+        ingest.to_deployment(name="asp-ingest", schedules=[Interval(ingest_interval_s)],
+                             parameters={"inbox_dir": inbox_dir}),
+        transform.to_deployment(name="asp-transform", schedules=[Cron(transform_cron, timezone="UTC")]),
+        bootstrap_snapshot.to_deployment(name="asp-bootstrap-snapshot",
+                                         schedules=[Cron(snapshot_cron, timezone="UTC")]),
+        write_back.to_deployment(name="asp-write-back", schedules=[Cron(write_back_cron, timezone="UTC")]),
+    ]
+
+
+def serve_flows(**schedule_options) -> None:
+    """Serve the deployments from this process until interrupted."""
+    serve(*deployments(**schedule_options))

@@ -21,6 +21,7 @@ from psycopg import sql
 from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
 
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""

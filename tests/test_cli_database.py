@@ -8,9 +8,9 @@ import sys
 import uuid
 
 from psycopg import sql
+from support import PROJECT_DIR, cli_environment, run_cli
 
 from asp_telemetry import connection
-from support import PROJECT_DIR, cli_environment, run_cli
 
 
 def test_env_prints_exports_that_reach_the_same_database(db):

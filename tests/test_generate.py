@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support import cli_environment, run_cli
 
 from asp_telemetry import generate
-from support import cli_environment, run_cli
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 

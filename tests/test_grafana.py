@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
+from support import PROJECT_DIR
 
 from asp_telemetry import connection
-from support import PROJECT_DIR
 
 GRAFANA = PROJECT_DIR / "dashboards" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))

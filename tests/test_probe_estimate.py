@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 from scipy import stats
+from support import cli_environment, run_cli
 
 from asp_telemetry import connection, probe
-from support import cli_environment, run_cli
 
 
 def _dataset(info, where: str = "true", params=()) -> np.ndarray:

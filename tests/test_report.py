@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import cli_environment, run_cli
 
 from asp_telemetry import build, report
-from support import cli_environment, run_cli
 
 CHARTS = ["cost_by_role", "probe", "matrix", "yield", "review", "bootstrap", "components"]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

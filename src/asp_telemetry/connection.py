@@ -65,7 +65,7 @@ class ConnectionInfo(BaseModel):
             env["PGSSLMODE"] = self.options["sslmode"]
         return env
 
-    def with_database(self, dbname: str) -> "ConnectionInfo":
+    def with_database(self, dbname: str) -> ConnectionInfo:
         return self.model_copy(update={"dbname": dbname})
 
 

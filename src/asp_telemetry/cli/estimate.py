@@ -11,7 +11,7 @@ from asp_telemetry import connection
 from asp_telemetry.cli.app import app, console, handle_errors
 
 if TYPE_CHECKING:
-    from asp_telemetry.probe import Estimate
+    from asp_telemetry.probe import Estimate, Interval
 
 UNITS = {"latency_ms": "ms", "tokens": "tokens", "api_cost_usd": "USD"}
 
@@ -20,6 +20,10 @@ def _number(target: str, value: float | None) -> str:
     if value is None:
         return "-"
     return f"${value:,.4f}" if target == "api_cost_usd" else f"{value:,.0f}"
+
+
+def _interval(target: str, interval: Interval | None) -> str:
+    return f"{_number(target, interval.low)} – {_number(target, interval.high)}" if interval else "-"
 
 
 def print_estimate(estimate: Estimate) -> None:
@@ -32,10 +36,9 @@ def print_estimate(estimate: Estimate) -> None:
         title=f"PROBE-AI estimate for complexity {estimate.complexity:g} ({scope})", title_justify="left",
     )
     for item in estimate.projections:
-        interval = lambda i: f"{_number(item.target, i.low)} – {_number(item.target, i.high)}" if i else "-"  # noqa: E731
         table.add_row(
             f"{item.target} ({UNITS[item.target]})", _number(item.target, item.projection),
-            interval(item.interval_70), interval(item.interval_90), item.method, str(item.n),
+            _interval(item.target, item.interval_70), _interval(item.target, item.interval_90), item.method, str(item.n),
             "-" if item.r_squared is None else f"{item.r_squared:.2f}",
             "-" if item.significance is None else f"{item.significance:.3f}",
         )

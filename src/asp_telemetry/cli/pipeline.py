@@ -29,9 +29,8 @@ def run(
 ) -> None:
     """Run the pipeline once, now: ingest, build, snapshot, build the bootstrap marts, write back."""
     quiet_prefect()
-    from flows.pipeline import pipeline
-
     from asp_telemetry.cli.summary import print_pipeline_result
+    from flows.pipeline import pipeline
 
     result = pipeline(
         inbox_dir=str(inbox) if inbox else None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
@@ -47,7 +46,8 @@ def snapshot(
     end: Annotated[datetime | None, typer.Option(help="Period end, exclusive (default: now).")] = None,
 ) -> None:
     """Write the bootstrap snapshot of [start, end) (default: the last 14 days) and rebuild its mart."""
-    from asp_telemetry import build, snapshot as snapshot_lib
+    from asp_telemetry import build
+    from asp_telemetry import snapshot as snapshot_lib
     from asp_telemetry.pipeline_lock import exclusive
 
     info = connection.resolve()

@@ -1,0 +1,92 @@
+"""Scheduled flows: `asp-telemetry serve` registers its deployments with Prefect, and
+prefect.yaml deploys the same flows on the same schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from prefect.flows import load_flow_from_entrypoint
+
+from flows.serve import deployments
+from support import PROJECT_DIR, cli_environment
+
+EXPECTED = {
+    "asp-ingest": ("flows/ingest.py:ingest", "interval", 300),
+    "asp-transform": ("flows/transform.py:transform", "cron", "0 * * * *"),
+    "asp-bootstrap-snapshot": ("flows/bootstrap_snapshot.py:bootstrap_snapshot", "cron", "0 2 * * *"),
+    "asp-write-back": ("flows/write_back.py:write_back", "cron", "30 * * * *"),
+}
+
+
+def _schedule(deployment_schedule) -> tuple[str, object]:
+    schedule = deployment_schedule.schedule
+    if hasattr(schedule, "cron"):
+        assert schedule.timezone == "UTC"
+        return "cron", schedule.cron
+    return "interval", int(schedule.interval.total_seconds())
+
+
+def test_served_deployments_and_their_default_schedules():
+    found = {d.name: (d.entrypoint, *_schedule(d.schedules[0])) for d in deployments()}
+    assert found == EXPECTED
+
+
+def test_schedules_can_be_overridden_and_are_checked():
+    served = {d.name: d for d in deployments(inbox_dir="/data/inbox", ingest_interval_s=60, snapshot_cron="0 3 * * *")}
+    assert _schedule(served["asp-ingest"].schedules[0]) == ("interval", 60)
+    assert served["asp-ingest"].parameters == {"inbox_dir": "/data/inbox"}
+    assert _schedule(served["asp-bootstrap-snapshot"].schedules[0]) == ("cron", "0 3 * * *")
+    with pytest.raises(ValueError, match="--ingest-every must be at least 1 second"):
+        deployments(ingest_interval_s=0)
+
+
+def test_prefect_yaml_deploys_the_same_flows_on_the_same_schedules():
+    config = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text())
+    by_name = {d["name"]: d for d in config["deployments"]}
+    for name, (entrypoint, kind, value) in EXPECTED.items():
+        deployment = by_name[name]
+        assert deployment["entrypoint"] == entrypoint
+        [schedule] = deployment["schedules"]
+        assert schedule[kind] == value
+        assert schedule.get("timezone", "UTC") == "UTC"
+    for deployment in config["deployments"]:
+        flow = load_flow_from_entrypoint(str(PROJECT_DIR / deployment["entrypoint"]))
+        assert flow.name == deployment["entrypoint"].rsplit(":", 1)[1]
+
+
+def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server, db):
+    from prefect.client.orchestration import get_client
+
+    env = cli_environment(db, PREFECT_API_URL=prefect_server)
+    process = subprocess.Popen([sys.executable, "-m", "asp_telemetry", "serve", "--ingest-every", "120"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+
+    async def registered() -> dict[str, list]:
+        async with get_client() as client:
+            found = await client.read_deployments()
+            return {d.name: d.schedules for d in found if d.name in EXPECTED}
+
+    try:
+        deadline = time.monotonic() + 90
+        found: dict = {}
+        while time.monotonic() < deadline and len(found) < len(EXPECTED):
+            time.sleep(2)
+            assert process.poll() is None, process.stdout.read()
+            found = asyncio.run(registered())
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert set(found) == set(EXPECTED)
+    assert _schedule(found["asp-ingest"][0]) == ("interval", 120)
+    assert _schedule(found["asp-transform"][0]) == ("cron", "0 * * * *")
