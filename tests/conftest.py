@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from psycopg import sql
+from support import point_environment_at
 
 from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
@@ -135,11 +136,7 @@ def use_database(monkeypatch):
     """Point everything that resolves the configured database (flows, SDK sinks) at `info`."""
 
     def use(info: ConnectionInfo) -> ConnectionInfo:
-        monkeypatch.delenv("ASP_DATABASE_URL", raising=False)
-        for name in connection.LIBPQ_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in info.libpq_environment().items():
-            monkeypatch.setenv(name, value)
+        point_environment_at(monkeypatch, info)
         return info
 
     return use

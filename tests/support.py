@@ -36,3 +36,12 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None, check: boo
             f"asp-telemetry {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def point_environment_at(patch, info: ConnectionInfo) -> None:
+    """Make everything that resolves the configured database (flows, SDK sinks) use `info`."""
+    patch.delenv("ASP_DATABASE_URL", raising=False)
+    for name in connection.LIBPQ_VARIABLES:
+        patch.delenv(name, raising=False)
+    for name, value in info.libpq_environment().items():
+        patch.setenv(name, value)
