@@ -225,3 +225,63 @@ def test_a_failing_dbt_test_fails_the_flow_naming_it(make_database, prefect_serv
             transform()
     finally:
         patch.undo()
+
+
+def test_the_build_results_are_published_as_a_table_artifact(first_run, prefect_server):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dbt-build-results"])))
+
+    found = asyncio.run(artifacts())
+    assert found and all(artifact.type == "table" for artifact in found)
+    tables = [a.data if isinstance(a.data, list) else json.loads(a.data) for a in found]
+    assert all({"node", "type", "status", "seconds", "failures"} <= set(rows[0]) for rows in tables)
+    full_builds = [rows for rows in tables if "fct_agent_executions" in {row["node"] for row in rows}]
+    assert full_builds, "the pipeline's full build is among the artifacts"
+    assert {row["status"] for row in full_builds[0]} <= {"success", "pass"}
+
+
+def test_transient_database_errors_are_retried_and_bad_data_is_not(prefect_server):
+    import psycopg
+    from prefect import flow, task
+
+    from flows.common import retry_on_transient_database_error
+
+    calls = Counter()
+
+    @task(retries=2, retry_delay_seconds=0, retry_condition_fn=retry_on_transient_database_error)
+    def flaky(kind: str) -> str:
+        calls[kind] += 1
+        if calls[kind] == 1:
+            raise psycopg.OperationalError("server closed the connection unexpectedly") if kind == "transient" \
+                else ValueError("metric_value must be non-negative")
+        return "done"
+
+    @flow
+    def run(kind: str) -> str:
+        return flaky(kind)
+
+    assert run("transient") == "done" and calls["transient"] == 2
+    with pytest.raises(ValueError, match="non-negative"):
+        run("bad data")
+    assert calls["bad data"] == 1
+
+
+def test_the_snapshot_command_writes_a_period_and_rebuilds_its_mart(first_run):
+    from support import cli_environment, run_cli
+
+    info = first_run["info"]
+    start, end = (END - timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"), END.strftime("%Y-%m-%dT%H:%M")
+    output = run_cli("snapshot", "--start", start, "--end", end, env=cli_environment(info, COLUMNS="200")).stdout
+    assert f"snapshot {start.replace('T', ' ')} – {end.replace('T', ' ')} UTC: 4 capabilities" in output
+    assert "PROBE_AI:" in output and "tasks;" in output
+    latest = _query(info, "select max(measured_at) from marts.mart_bootstrap_status")[0][0]
+    written = _query(info, "select max(measured_at) from raw.bootstrap_metrics where measurement_period_end = %s",
+                     END)[0][0]
+    assert latest == written
