@@ -283,3 +283,30 @@ def test_a_multiprocessing_child_delivers_without_an_explicit_flush(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert len([r for r in _records(inbox) if r["metric_type"] == "Latency"]) == 101
+
+
+def test_a_broken_sink_never_reaches_the_agent(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the spool directory should be")
+    asp.configure(sink="jsonl", spool_dir=blocker / "inbox", max_queue=1, flush_interval_s=0.05)
+
+    @asp.track_agent(role="Code")
+    def call(task_id):
+        return "still works"
+
+    before = asp.stats()
+    dropped_before, errors_before = before.dropped, before.errors
+    assert [call(f"T-{i}") for i in range(5)] == ["still works"] * 5
+    asp.flush(5)
+    stats = asp.stats()
+    assert stats.dropped > dropped_before and stats.errors > errors_before
+
+
+def test_a_run_without_a_task_id_is_counted_as_dropped_not_raised(spool):
+    @asp.track_agent(role="Code", task_id_param=None)
+    def anonymous():
+        return 1
+
+    before = asp.stats().dropped
+    assert anonymous() == 1
+    assert asp.stats().dropped == before + 1

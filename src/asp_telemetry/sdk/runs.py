@@ -180,7 +180,10 @@ def _begin(role: str, task_id: Any, iteration: int | None, model: str | None, pr
         subtask_id, project_id,
     )
     if otel.enabled():
-        run.span = otel.start_agent_span(run)
+        try:
+            run.span = otel.start_agent_span(run)
+        except Exception as exc:  # noqa: BLE001 - a tracing problem must not stop the agent
+            writer_module.count_error(f"could not start an OpenTelemetry span: {exc!r}")
     run._token = _current_run.set(run)
     return run
 
@@ -191,16 +194,19 @@ def _end(run: AgentRun, error: BaseException | None) -> None:
         _current_run.reset(run._token)
     except ValueError:  # ended in another context (a generator, a callback): nothing to restore
         pass
-    if error is not None:
-        run.error_type = type(error).__name__
-    if run.span is not None:
-        otel.end_agent_span(run.span, run, error)
-    if run.task_id is None:
-        writer_module.count_dropped(
-            f"a {run.role} run had no task id: pass the task id parameter or use `with asp.task(...)`"
-        )
-        return
-    writer_module.writer().submit(run)
+    try:
+        if error is not None:
+            run.error_type = type(error).__name__
+        if run.span is not None:
+            otel.end_agent_span(run.span, run, error)
+        if run.task_id is None:
+            writer_module.count_dropped(
+                f"a {run.role} run had no task id: pass the task id parameter or use `with asp.task(...)`"
+            )
+            return
+        writer_module.writer().submit(run)
+    except Exception as exc:  # noqa: BLE001 - the SDK never raises into the agent
+        writer_module.count_error(f"could not record a {run.role} run: {exc!r}")
 
 
 def _task_id_getter(fn: Callable, task_id_param: str | None) -> Callable[[tuple, dict], Any]:

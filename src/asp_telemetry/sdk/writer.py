@@ -182,16 +182,21 @@ def writer() -> BackgroundWriter:
 
 def count_error(message: str) -> None:
     """An SDK misuse or failure: logged and counted, never raised into the agent."""
-    stats = writer().stats
-    stats.errors += 1
-    logger.warning("asp-telemetry SDK: %s", message)
+    try:
+        writer().stats.errors += 1
+        logger.warning("asp-telemetry SDK: %s", message)
+    except Exception:  # noqa: BLE001 - not even a broken configuration may raise here
+        pass
 
 
 def count_dropped(message: str, records: int = 1) -> None:
-    stats = writer().stats
-    stats.dropped += records
-    stats.errors += 1
-    logger.error("asp-telemetry SDK: %s (dropped; %d dropped so far)", message, stats.dropped)
+    try:
+        stats = writer().stats
+        stats.dropped += records
+        stats.errors += 1
+        logger.error("asp-telemetry SDK: %s (dropped; %d dropped so far)", message, stats.dropped)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _after_fork_in_child() -> None:
