@@ -59,8 +59,8 @@ tasks as (
         updated_at
     from {{ ref('stg_asp__task_metadata') }}
     {% if is_incremental() %}
-    -- = any(array(...)) looks the tasks up through each table's task_id index
-    where task_id = any(array(select task_id from changed_tasks))
+    -- a semi-join: an index lookup per task for a few changed tasks, one hash join for many
+    where task_id in (select task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -80,7 +80,7 @@ cost_totals as (
         last_loaded_at
     from {{ ref('int_task_cost_totals') }}
     {% if is_incremental() %}
-    where task_id = any(array(select task_id from changed_tasks))
+    where task_id in (select task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -92,7 +92,7 @@ defect_counts as (
         max(updated_at) as updated_at
     from {{ ref('int_defects_phased') }}
     {% if is_incremental() %}
-    where task_id = any(array(select task_id from changed_tasks))
+    where task_id in (select task_id from changed_tasks)
     {% endif %}
     group by task_id
 ),
