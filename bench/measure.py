@@ -276,6 +276,7 @@ def measure_incremental(run: Run) -> dict[str, Any]:
     settings = run.settings
     new_tasks = max(1, settings.tasks // 100)
     incremental: list[CommandRun] = []
+    unchanged: list[CommandRun] = []
     full: list[CommandRun] = []
     delta_rows: list[int] = []
     for repeat in range(1, settings.repeats + 1):
@@ -287,11 +288,17 @@ def measure_incremental(run: Run) -> dict[str, Any]:
         built = cli_build(run, run.main_info)
         incremental.append(built)
         run.progress(f"incremental {repeat}/{settings.repeats}: {_build_line(built)} ({built.seconds:.1f} s wall)")
+        idle = cli_build(run, run.main_info)
+        unchanged.append(idle)
+        run.progress(f"incremental {repeat}/{settings.repeats}: nothing new, {idle.seconds:.1f} s wall")
         refreshed = cli_build(run, run.main_info, "--full-refresh")
         full.append(refreshed)
         run.progress(f"incremental {repeat}/{settings.repeats}: full refresh {_build_line(refreshed)} "
                      f"({refreshed.seconds:.1f} s wall)")
         shutil.rmtree(delta.directory, ignore_errors=True)
+    cli_build(run, run.main_info, "--exclude-resource-type", "unit_test")
+    without_unit_tests = cli_build(run, run.main_info, "--exclude-resource-type", "unit_test")
+    run.progress(f"incremental: nothing new and no unit tests, {without_unit_tests.seconds:.1f} s wall")
     ratio = statistics.median(r.seconds for r in incremental) / statistics.median(r.seconds for r in full)
     return {
         "figures": {
@@ -299,6 +306,9 @@ def measure_incremental(run: Run) -> dict[str, Any]:
             "new_tasks": new_tasks,
             "new_records": delta_rows,
             "seconds": summary([r.seconds for r in incremental]),
+            # the same command with nothing new: what every build costs whatever the data
+            "nothing_new_seconds": summary([r.seconds for r in unchanged]),
+            "nothing_new_without_unit_tests_seconds": round(without_unit_tests.seconds, 3),
         },
         "reference": {
             "command": "asp-telemetry build --full-refresh of the same data",

@@ -2,6 +2,7 @@
 the README's performance table.
 
     BENCH_TASKS=5000 .venv/bin/python -m bench     # a quick run; default 100,000 tasks
+    .venv/bin/python -m bench --report             # docs and README again from bench/results.json
 
 Uses dedicated databases (asp_bench, asp_bench_scratch, asp_bench_template) on the
 configured server or the embedded default; the user's own database is never touched.
@@ -11,7 +12,7 @@ asp_bench stays afterwards, holding the data set and its marts, for a closer loo
 from __future__ import annotations
 
 import json
-import os
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -43,6 +44,11 @@ README = REPOSITORY / "README.md"
 
 
 def main() -> None:
+    if "--report" in sys.argv[1:]:
+        write_reports(json.loads(RESULTS.read_text()))
+        print(f"wrote {DOCUMENT.relative_to(REPOSITORY)} and the README's performance table from "
+              f"{RESULTS.relative_to(REPOSITORY)}")
+        return
     settings = Settings.from_environment()
     progress = Progress()
     started_at = datetime.now(UTC)
@@ -73,7 +79,6 @@ def main() -> None:
         "commit": git_commit(),
         "machine": about,
         "load_average": {"start": load_at_start, "end": load_average()},
-        "concurrent_processes_note": os.environ.get("BENCH_NOTE"),
         "settings": {
             "tasks": settings.tasks,
             "repeats": settings.repeats,
@@ -90,13 +95,19 @@ def main() -> None:
         **results,
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
-    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
-    DOCUMENT.write_text(report.markdown(document))
-    README.write_text(report.update_readme(README.read_text(), document))
+    write_reports(document)
     progress(f"wrote {RESULTS.relative_to(REPOSITORY)}, {DOCUMENT.relative_to(REPOSITORY)} and the README's "
              f"performance table in {time.strftime('%M:%S', time.gmtime(progress.elapsed))}")
     for line in report.summary_rows(document):
         progress("  " + " | ".join(line))
+
+
+def write_reports(results: dict) -> None:
+    """docs/benchmarks.md and the README's table from one run's results (`--report` redoes
+    them from bench/results.json after bench/analysis.md changed)."""
+    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT.write_text(report.markdown(results))
+    README.write_text(report.update_readme(README.read_text(), results))
 
 
 if __name__ == "__main__":
