@@ -143,13 +143,13 @@ def markdown(results: dict[str, Any]) -> str:
         "`bench/analysis.md`.",
         "",
         f"- Machine: {_machine_line(results)}.",
-        f"- Load average (1, 5, 15 min) at the start {load_average['start']}, at the end {load_average['end']}: "
-        "other processes shared the machine during the run, so single figures are noisy; every figure is the "
-        "median of repeated runs with its range.",
+        f"- Load average (1, 5, 15 min) at the start {load_average['start']}, at the end {load_average['end']}. "
+        "The machine is shared with other work (its load average shows how busy it was), so single figures "
+        "are noisy: every figure is the median of repeated runs, with its range.",
         f"- Data set: {_n(data['tasks'])} synthetic tasks over {data['days']} days "
         f"(`asp-telemetry generate`): {', '.join(f'{_n(n)} {t}' for t, n in data['records'].items())} records, "
-        f"{_n(data['rows_loaded'])} rows once loaded. {settings['repeats']} repeats of each measurement, "
-        f"{settings['query_repeats']} of each query.",
+        f"{_n(data['rows_loaded'])} rows once loaded. {settings['repeats']} run{'s' if settings['repeats'] != 1 else ''} of each measurement, "
+        f"{settings['query_repeats']} of each query (after a warm-up).",
         "",
         "## Summary",
         "",
