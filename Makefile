@@ -14,6 +14,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
+# BENCH_TASKS (default 100000) and BENCH_REPEATS (default 3) size the run.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("asp-telemetry needs Python 3.11 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)

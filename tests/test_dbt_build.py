@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,7 @@ def insert(info, rows_by_table) -> None:
 def grow(info) -> None:
     """A new task, a late row for an old execution committed with a loaded_at before the
     watermark (a long load), a late row that moves an execution to the previous day, a task
-    that completes, a defect and a snapshot."""
+    that completes, a defect, a defect found to be a false positive and a snapshot."""
     with connection.connect(info) as conn:
         watermark = conn.execute("select max(loaded_at) from raw.agent_cost_vector").fetchone()[0]
     insert(info, {
@@ -202,6 +203,8 @@ def grow(info) -> None:
     })
     with connection.connect(info) as conn:
         conn.execute("update raw.task_metadata set status = 'completed', actual_complexity = 6, completed_at = now() where task_id = 'T3'")
+        # reviewed again: not a defect after all (T4 changes through its defects only)
+        conn.execute("update raw.defect_log set false_positive = true, validated_by_human = false where defect_id = 'D7'")
 
 
 def read_table(info, relation: str, order_by: str = "1") -> list[dict]:
@@ -347,6 +350,43 @@ def test_unknown_role_and_metric_type_fail_the_build_naming_them(make_database, 
     assert "unknown agent_role 'Coder' (2 rows)" in output
     assert "unknown metric_type 'Speed' (1 row)" in output
     assert "FAILED" in output
+
+
+def test_task_costs_recompute_only_the_tasks_whose_inputs_changed(make_database, tmp_path):
+    """fct_task_costs is incremental on its inputs' change markers: a task row updated (its
+    updated_at), new cost rows (their loaded_at) or a defect updated (its updated_at)
+    recompute their task, and nothing else, outside the lookback window."""
+    info = make_database("asp_dbt_tasks")
+    hour_ago = NOW - timedelta(hours=1)
+    rows = {
+        "task_metadata": [{**task(f"T{n}", "in_progress", 10, None, {"api_cost_usd": 0.05}, NOW - 5 * DAY),
+                           "loaded_at": hour_ago, "updated_at": hour_ago} for n in range(1, 5)],
+        "agent_cost_vector": [
+            row for n in range(1, 5)
+            for row in cost(f"T{n}", "Code", {"Latency": 1000, "API_Cost": 0.04}, NOW - 5 * DAY, f"e{n}", loaded_at=hour_ago)
+        ],
+        "defect_log": [{**defect("D1", "T3", "Code", "Test", "src/a.py"), "loaded_at": hour_ago, "updated_at": hour_ago}],
+    }
+    insert(info, rows)
+    # the models only (their tests are the grown data set's); no lookback, so that the rows at
+    # the watermark itself (every first row here) are not recomputed
+    selection = ["--target-path", str(tmp_path), "--select", "+fct_task_costs", "--exclude-resource-type", "test",
+                 "unit_test", "--vars", "{incremental_lookback: '0 seconds'}"]
+    build_ok(info, *selection)
+    with connection.connect(info) as conn:
+        conn.execute("update raw.task_metadata set status = 'completed', actual_complexity = 12 where task_id = 'T1'")
+        conn.execute("update raw.defect_log set false_positive = true where defect_id = 'D1'")
+    insert(info, {"agent_cost_vector": cost("T2", "Test", {"Latency": 500, "API_Cost": 0.01}, NOW, "e5")})
+    incremental = build_ok(info, *selection)
+    messages = {node.name: node.message for node in incremental.nodes}
+    assert messages["fct_task_costs"] == "INSERT 0 3"  # T1 (its row), T2 (cost rows), T3 (its defect); not T4
+    costs = {row["task_id"]: row for row in read_table(info, "marts.fct_task_costs")}
+    assert (costs["T1"]["status"], costs["T1"]["actual_complexity"]) == ("completed", 12)
+    assert costs["T2"]["actual_api_cost_usd"] == Decimal("0.05")
+    assert costs["T3"]["defect_count"] == 0
+    incremental_rows = read_table(info, "marts.fct_task_costs")
+    build_ok(info, *selection, "--full-refresh")
+    assert read_table(info, "marts.fct_task_costs") == incremental_rows
 
 
 def test_unknown_bootstrap_metric_warns_naming_it(grown):

@@ -280,3 +280,18 @@ def test_each_not_null_column_rejects_null(db, table, column):
 def test_numeric_overflow_is_rejected(db):
     with connection.connect(db) as conn, pytest.raises(psycopg.errors.NumericValueOutOfRange):
         _insert(conn, "agent_cost_vector", {"metric_value": "100000000000"})
+
+
+@pytest.mark.parametrize(("table", "key", "change"), [
+    ("task_metadata", "task_id = 'T-1'", "status = 'completed'"),
+    ("defect_log", "defect_id = 'D-1'", "false_positive = true"),
+])
+def test_every_update_of_a_task_or_defect_moves_its_updated_at(db, table, key, change):
+    """Migration 0005: the change marker dbt's incremental fct_task_costs reads."""
+    with connection.connect(db, autocommit=True) as conn:
+        _insert(conn, table, {"updated_at": "now() - interval '1 hour'"})
+        before = conn.execute(f"select updated_at from raw.{table} where {key}").fetchone()[0]
+        with conn.transaction():
+            conn.execute(f"update raw.{table} set {change} where {key}")
+            after, now = conn.execute(f"select updated_at, now() from raw.{table} where {key}").fetchone()
+    assert before < after == now

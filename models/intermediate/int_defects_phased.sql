@@ -29,7 +29,8 @@ defects as (
         fix_api_cost_usd,
         fix_retries,
         created_at,
-        resolved_at
+        resolved_at,
+        updated_at
     from {{ ref('stg_asp__defect_log') }}
 ),
 
@@ -66,7 +67,8 @@ final as (
         defects.fix_api_cost_usd,
         defects.fix_retries,
         defects.created_at,
-        defects.resolved_at
+        defects.resolved_at,
+        defects.updated_at
     from defects
     left join phases as injected_phase
         on injected_phase.agent_role = defects.phase_injected

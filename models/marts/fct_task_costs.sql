@@ -1,11 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='task_id',
+        on_schema_change='append_new_columns',
+        post_hook='{{ analyze_when_rebuilt() }}',
+        indexes=[
+            {'columns': ['source_changed_at']},
+        ],
+    )
+}}
+
 {#-
     One row per task: its metadata, its totals over all its cost rows, its PROBE-AI estimate
     and estimating error, and its real defects (metrics.md, "Agent executions and task
     totals"). Tasks that appear only in cost rows or defects (their metadata not loaded yet)
     are listed too, with NULL metadata.
+
+    Incremental: a task is recomputed when anything it is made of changed after this table's
+    watermark (max(source_changed_at) - var('incremental_lookback')): its task_metadata row
+    (updated_at, stamped on every update by migration 0005's trigger), its cost totals
+    (last_loaded_at of int_task_cost_totals) or any of its defects (updated_at). Recomputed
+    tasks replace their rows by task_id.
 -#}
 
 with
+
+{% if is_incremental() %}
+{%- set watermark = incremental_watermark('source_changed_at') %}
+changed_tasks as (
+    select task_id
+    from {{ ref('stg_asp__task_metadata') }}
+    where updated_at > {{ watermark }}
+    union
+    select task_id
+    from {{ ref('int_task_cost_totals') }}
+    where last_loaded_at > {{ watermark }}
+    union
+    select task_id
+    from {{ ref('int_defects_phased') }}
+    where updated_at > {{ watermark }}
+),
+{% endif %}
 
 tasks as (
     select
@@ -19,8 +55,13 @@ tasks as (
         actual_complexity,
         estimated_latency_ms,
         estimated_tokens,
-        estimated_api_cost_usd
+        estimated_api_cost_usd,
+        updated_at
     from {{ ref('stg_asp__task_metadata') }}
+    {% if is_incremental() %}
+    -- a semi-join: an index lookup per task for a few changed tasks, one hash join for many
+    where task_id in (select task_id from changed_tasks)
+    {% endif %}
 ),
 
 cost_totals as (
@@ -35,16 +76,24 @@ cost_totals as (
         actual_tokens,
         actual_api_cost_usd,
         tool_calls,
-        retries
+        retries,
+        last_loaded_at
     from {{ ref('int_task_cost_totals') }}
+    {% if is_incremental() %}
+    where task_id in (select task_id from changed_tasks)
+    {% endif %}
 ),
 
 defect_counts as (
     select
         task_id,
         count(*) filter (where is_real) as defect_count,
-        count(*) filter (where not is_real) as false_positive_count
+        count(*) filter (where not is_real) as false_positive_count,
+        max(updated_at) as updated_at
     from {{ ref('int_defects_phased') }}
+    {% if is_incremental() %}
+    where task_id in (select task_id from changed_tasks)
+    {% endif %}
     group by task_id
 ),
 
@@ -89,7 +138,8 @@ final as (
         coalesce(cost_totals.cost_rows, 0) as cost_rows,
         tasks.created_at,
         tasks.completed_at,
-        tasks.task_id is not null as has_task_metadata
+        tasks.task_id is not null as has_task_metadata,
+        greatest(tasks.updated_at, cost_totals.last_loaded_at, defect_counts.updated_at) as source_changed_at
     from task_ids
     left join tasks on tasks.task_id = task_ids.task_id
     left join cost_totals on cost_totals.task_id = task_ids.task_id
@@ -122,5 +172,6 @@ select
     cost_rows,
     created_at,
     completed_at,
-    has_task_metadata
+    has_task_metadata,
+    source_changed_at
 from final

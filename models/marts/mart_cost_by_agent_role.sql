@@ -37,10 +37,21 @@ executions as (
     from {{ ref('int_agent_executions') }}
 ),
 
-recent_executions as (
+-- each task a role worked on, with its latest start: one hash aggregate gives the distinct
+-- tasks of all time and of the window (a task is in the window when its latest start is),
+-- where count(distinct) would sort every execution of the window
+role_tasks as (
     select
         agent_role,
         task_id,
+        max(started_at) as last_started_at
+    from executions
+    group by agent_role, task_id
+),
+
+recent_executions as (
+    select
+        agent_role,
         api_cost_usd,
         latency_ms,
         latency_samples,
@@ -68,20 +79,18 @@ all_time_sums as (
     group by agent_role
 ),
 
--- distinct tasks in two steps (distinct pairs, then a count): a hash aggregate, where
--- count(distinct) would sort every execution
-all_time_tasks as (
+task_counts as (
     select
         agent_role,
-        count(*) as tasks_executed
-    from (select distinct agent_role, task_id from executions) as role_tasks
+        count(*) as tasks_executed,
+        count(*) filter (where last_started_at >= (select window_start from window_bounds)) as tasks_executed_30d
+    from role_tasks
     group by agent_role
 ),
 
 recent_sums as (
     select
         agent_role,
-        count(distinct task_id) as tasks_executed_30d,
         coalesce(sum(api_cost_usd), 0) as total_cost_usd_30d,
         {{ ratio('sum(latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms_30d,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as total_tokens_30d,
@@ -93,11 +102,11 @@ recent_sums as (
 final as (
     select
         all_time_sums.agent_role,
-        all_time_tasks.tasks_executed,
+        task_counts.tasks_executed,
         all_time_sums.total_cost_usd,
         all_time_sums.avg_latency_ms,
         all_time_sums.total_tokens,
-        coalesce(recent_sums.tasks_executed_30d, 0) as tasks_executed_30d,
+        task_counts.tasks_executed_30d,
         coalesce(recent_sums.total_cost_usd_30d, 0) as total_cost_usd_30d,
         recent_sums.avg_latency_ms_30d,
         coalesce(recent_sums.total_tokens_30d, 0) as total_tokens_30d,
@@ -107,7 +116,7 @@ final as (
         window_bounds.window_start,
         window_bounds.as_of
     from all_time_sums
-    inner join all_time_tasks on all_time_tasks.agent_role = all_time_sums.agent_role
+    inner join task_counts on task_counts.agent_role = all_time_sums.agent_role
     left join recent_sums on recent_sums.agent_role = all_time_sums.agent_role
     left join phases on phases.agent_role = all_time_sums.agent_role
     cross join window_bounds

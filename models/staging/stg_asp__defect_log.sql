@@ -23,7 +23,8 @@ source as (
         validated_by_human,
         false_positive,
         metadata,
-        loaded_at
+        loaded_at,
+        updated_at
     from {{ source('asp', 'defect_log') }}
 ),
 
@@ -55,7 +56,8 @@ final as (
         coalesce(false_positive, false) as false_positive,
         not coalesce(false_positive, false) as is_real,
         metadata,
-        loaded_at
+        loaded_at,
+        updated_at
     from source
 )
 

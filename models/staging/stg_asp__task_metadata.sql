@@ -17,7 +17,8 @@ source as (
         bootstrap_phase,
         human_reviewed,
         status,
-        loaded_at
+        loaded_at,
+        updated_at
     from {{ source('asp', 'task_metadata') }}
 ),
 
@@ -42,7 +43,8 @@ final as (
         bootstrap_phase::text as bootstrap_phase,
         human_reviewed,
         status::text as status,
-        loaded_at
+        loaded_at,
+        updated_at
     from source
 )
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel
-from scipy import stats
 
 from asp_telemetry import connection
 from asp_telemetry.connection import ConnectionInfo
@@ -104,18 +103,26 @@ def regression(xs: Sequence[float], ys: Sequence[float]) -> Regression | None:
                       sigma=sigma, significance=significance)
 
 
+def _student_t():
+    # scipy.stats takes a second to import: only estimates pay it, not every CLI command
+    # (the CLI imports this module through the demo).
+    from scipy import stats
+
+    return stats.t
+
+
 def _significance(r_squared: float, n: int) -> float:
     """Two-tailed p-value of t = |r| sqrt((n-2) / (1-r²)) with n-2 degrees of freedom."""
     if r_squared >= 1.0:
         return 0.0
     t = math.sqrt(r_squared) * math.sqrt((n - 2) / (1 - r_squared))
-    return float(2 * stats.t.sf(t, n - 2))
+    return float(2 * _student_t().sf(t, n - 2))
 
 
 def prediction_interval(fit: Regression, xk: float, confidence: float) -> Interval:
     """yk ± t(1 - (1-confidence)/2, n-2) · sigma · sqrt(1 + 1/n + (xk - x̄)² / Sxx); low clamped at 0."""
     yk = fit.beta0 + fit.beta1 * xk
-    quantile = float(stats.t.ppf(1 - (1 - confidence) / 2, fit.n - 2))
+    quantile = float(_student_t().ppf(1 - (1 - confidence) / 2, fit.n - 2))
     half_width = quantile * fit.sigma * math.sqrt(1 + 1 / fit.n + (xk - fit.x_avg) ** 2 / fit.sxx)
     return Interval(low=max(0.0, yk - half_width), high=yk + half_width)
 

@@ -25,11 +25,11 @@ class UnreadableInput(ValueError):
 
 
 class _HashingReader(io.RawIOBase):
-    """Passes bytes through, hashing them and counting them."""
+    """Passes bytes through, counting them and (unless told the hash is known) hashing them."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: BinaryIO, hashing: bool = True):
         self._raw = raw
-        self.digest = hashlib.sha256()
+        self.digest = hashlib.sha256() if hashing else None
         self.count = 0
 
     def readable(self) -> bool:
@@ -39,7 +39,8 @@ class _HashingReader(io.RawIOBase):
         data = self._raw.read(len(buffer))
         n = len(data)
         buffer[:n] = data
-        self.digest.update(data)
+        if self.digest is not None:
+            self.digest.update(data)
         self.count += n
         return n
 
@@ -93,7 +94,7 @@ class Source:
         else:
             raw = sys.stdin.buffer
         self._handles.append(raw)
-        self._counter = _HashingReader(raw)
+        self._counter = _HashingReader(raw, hashing=self.sha256 is None)  # a file's is known already
         counted = io.BufferedReader(self._counter, buffer_size=READ_BUFFER)
         self.compressed = counted.peek(2)[:2] == GZIP_MAGIC
         stream: BinaryIO = gzip.GzipFile(fileobj=counted, mode="rb") if self.compressed else counted
@@ -108,7 +109,9 @@ class Source:
 
     def content_sha256(self) -> str | None:
         """The SHA-256 of the raw bytes; for a stream, once it has been read to the end."""
-        return self.sha256 or (self._counter.digest.hexdigest() if self._counter else None)
+        if self.sha256:
+            return self.sha256
+        return self._counter.digest.hexdigest() if self._counter and self._counter.digest else None
 
     def close(self) -> None:
         for handle in self._handles:

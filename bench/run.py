@@ -1,0 +1,114 @@
+"""`make bench`: run every measurement, then write bench/results.json, docs/benchmarks.md and
+the README's performance table.
+
+    BENCH_TASKS=5000 .venv/bin/python -m bench     # a quick run; default 100,000 tasks
+    .venv/bin/python -m bench --report             # docs and README again from bench/results.json
+
+Uses dedicated databases (asp_bench, asp_bench_scratch, asp_bench_template) on the
+configured server or the embedded default; the user's own database is never touched.
+asp_bench stays afterwards, holding the data set and its marts, for a closer look.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+
+from bench import report
+from bench.harness import (
+    REPOSITORY,
+    SCRATCH_DATABASE,
+    Databases,
+    Progress,
+    Settings,
+    git_commit,
+    load_average,
+    machine,
+)
+from bench.measure import (
+    Run,
+    measure_incremental,
+    measure_load,
+    measure_queries,
+    measure_scale,
+    measure_sdk,
+    prepare_main,
+    utc_hour,
+)
+
+RESULTS = REPOSITORY / "bench" / "results.json"
+DOCUMENT = REPOSITORY / "docs" / "benchmarks.md"
+README = REPOSITORY / "README.md"
+
+
+def main() -> None:
+    if "--report" in sys.argv[1:]:
+        write_reports(json.loads(RESULTS.read_text()))
+        print(f"wrote {DOCUMENT.relative_to(REPOSITORY)} and the README's performance table from "
+              f"{RESULTS.relative_to(REPOSITORY)}")
+        return
+    settings = Settings.from_environment()
+    progress = Progress()
+    started_at = datetime.now(UTC)
+    load_at_start = load_average()
+    databases = Databases()
+    run = Run(settings=settings, progress=progress, databases=databases, end=utc_hour())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    about = machine(databases)
+    progress(f"benchmark: {settings.tasks:,} tasks, {settings.repeats} repeats, on {databases.server.describe()} "
+             f"({about['postgresql']}); {about['cores']} cores, load average {load_at_start}")
+
+    results: dict[str, object] = {}
+    try:
+        prepare_main(run)
+        results["load"] = measure_load(run)
+        results["queries"] = measure_queries(run)
+        results["incremental"] = measure_incremental(run)
+        results["scale"] = measure_scale(run)
+        results["sdk"] = measure_sdk(run)
+    finally:
+        databases.drop(SCRATCH_DATABASE)
+        databases.drop_template()
+
+    assert run.main is not None
+    document = {
+        "generated_at": started_at.isoformat(timespec="seconds"),
+        "wall_seconds": round(progress.elapsed, 1),
+        "commit": git_commit(),
+        "machine": about,
+        "load_average": {"start": load_at_start, "end": load_average()},
+        "settings": {
+            "tasks": settings.tasks,
+            "repeats": settings.repeats,
+            "query_repeats": settings.query_repeats,
+            "incremental_lookback": settings.incremental_lookback,
+        },
+        "data_set": {
+            "tasks": run.main.tasks,
+            "records": run.main.records,
+            "rows_loaded": run.main_rows,
+            "days": settings.days,
+            "end": run.main.end.isoformat(),
+        },
+        **results,
+    }
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    write_reports(document)
+    progress(f"wrote {RESULTS.relative_to(REPOSITORY)}, {DOCUMENT.relative_to(REPOSITORY)} and the README's "
+             f"performance table in {time.strftime('%M:%S', time.gmtime(progress.elapsed))}")
+    for line in report.summary_rows(document):
+        progress("  " + " | ".join(line))
+
+
+def write_reports(results: dict) -> None:
+    """docs/benchmarks.md and the README's table from one run's results (`--report` redoes
+    them from bench/results.json after bench/analysis.md changed)."""
+    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT.write_text(report.markdown(results))
+    README.write_text(report.update_readme(README.read_text(), results))
+
+
+if __name__ == "__main__":
+    main()
