@@ -16,7 +16,6 @@ from typing import Any
 
 from asp_telemetry import connection, generate, snapshot, spec_sql
 from asp_telemetry.connection import ConnectionInfo
-
 from bench.harness import (
     CLI,
     MAIN_DATABASE,

@@ -11,7 +11,7 @@ import csv
 import math
 import re
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, getcontext
 from fractions import Fraction
 from pathlib import Path
@@ -156,8 +156,8 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
         estimate = task.get("estimated_cost_vector_json")
         task_runs = runs_by_task.get(task_id)
 
-        def total(column):
-            return _sum((run[column] for run in task_runs), Decimal(0)) if task_runs else None
+        def total(column, runs=task_runs):
+            return _sum((run[column] for run in runs), Decimal(0)) if runs else None
 
         actual_cost = total("api_cost_usd")
         estimated_cost = json_number(estimate, "api_cost_usd", "api_cost")
@@ -190,7 +190,7 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
     # fct_daily_role_costs --------------------------------------------------------------
     daily: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
-        day = run["started_at"].astimezone(timezone.utc).date()
+        day = run["started_at"].astimezone(UTC).date()
         daily[(day, run["agent_role"], run["llm_model"])].append(run)
     marts["fct_daily_role_costs"] = [
         {

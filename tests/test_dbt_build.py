@@ -11,21 +11,21 @@ Builds run one after another, each with a target path of its own.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
+from psp_reference import close, expected_marts
 from psycopg.rows import dict_row
+from support import PROJECT_DIR, cli_environment, run_cli
 
 from asp_telemetry import build, connection, spec_sql
-from psp_reference import close, expected_marts
-from support import PROJECT_DIR, cli_environment, run_cli
 
 pytestmark = pytest.mark.slow
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
 WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
@@ -282,7 +282,6 @@ def test_mart_matches_metrics_md(grown, mart):
     as_of = grown["incremental_tables"]["mart_cost_by_agent_role"][0]["as_of"]
     expected_rows = expected_marts(read_raw(info), as_of)[mart]
     key = MART_KEYS[mart]
-    contract_columns = [column["name"] for column in contract()[mart]["columns"]]
 
     def index(rows):
         return {tuple(row[k] for k in key): row for row in rows}

@@ -12,9 +12,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from asp_telemetry import loading
 from load_support import cost, count, defect, query, task
 from support import CLI, cli_environment
+
+from asp_telemetry import loading
 
 
 def _executions(path: Path, first: int, last: int, metrics=("Latency", "Tokens_In", "Tokens_Out")) -> Path:

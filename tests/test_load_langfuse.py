@@ -8,8 +8,9 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
-from asp_telemetry import loading
 from load_support import count, query, rejects
+
+from asp_telemetry import loading
 
 TRACE_ID = "7f3c1a2b-trace"
 META = {"page": 1, "limit": 50, "totalItems": 0, "totalPages": 1}

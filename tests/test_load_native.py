@@ -8,12 +8,12 @@ import json
 import uuid
 from decimal import Decimal
 
+from load_support import bootstrap, cost, count, defect, jsonl, query, rejects, task
 from psycopg import sql
 from pydantic import SecretStr
+from support import cli_environment, run_cli
 
 from asp_telemetry import connection, loading, migrations, roles
-from load_support import bootstrap, cost, count, defect, jsonl, query, rejects, task
-from support import cli_environment, run_cli
 
 UNICODE_TEXT = 'He said "it\'s fine" \\ then: \ttab, new\nline, ünïcødé ☃, emoji 🧪, RTL שלום, zero-width\u200b, \'single\''
 

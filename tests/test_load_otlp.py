@@ -4,12 +4,13 @@ encodings, mapped to agent executions."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from asp_telemetry import loading
 from load_support import count, query, rejects
 from otlp_support import Recorder, collector_json, protobuf_json
+
+from asp_telemetry import loading
 
 
 def _pipeline() -> Recorder:
@@ -77,7 +78,7 @@ def test_sdk_spans_in_both_encodings_map_to_the_same_executions(db, tmp_path):
     latency_ms = Decimal(agents["invoke_agent Code"].end_time - agents["invoke_agent Code"].start_time) / 1_000_000
     assert [r[2] for r in code if r[1] == "Latency"] == [latency_ms.quantize(Decimal("0.0001"))]
     trace_id = format(agents["invoke_agent Code"].context.trace_id, "032x")
-    started = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=agents["invoke_agent Code"].start_time // 1000)
+    started = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=agents["invoke_agent Code"].start_time // 1000)
     assert query(db, "select distinct metadata->>'trace_id', timestamp from raw.agent_cost_vector where agent_role = 'Code'") == [
         (trace_id, started)
     ]

@@ -8,9 +8,9 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from load_support import cost, count, defect, query, task
 
 from asp_telemetry import connection, loading
-from load_support import cost, count, defect, query, task
 
 ROLES = ["Planning", "Design", "Code", "Test"]
 

@@ -13,9 +13,9 @@ import time
 import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
+from support import PROJECT_DIR, cli_environment
 
 from flows.serve import deployments
-from support import PROJECT_DIR, cli_environment
 
 EXPECTED = {
     "asp-ingest": ("flows/ingest.py:ingest", "interval", 300),

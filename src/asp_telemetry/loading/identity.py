@@ -12,7 +12,7 @@ absent, so the same line loaded twice is one row.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ from asp_telemetry.loading import jsontext
 ONCE_PER_EXECUTION = frozenset({"Latency", "Tokens_In", "Tokens_Out", "API_Cost", "Tool_Calls", "Retries"})
 
 _SCALE_4 = Decimal("0.0001")
-_UTC = timezone.utc
+_UTC = UTC
 
 
 def _key(parts: list[Any]) -> str:

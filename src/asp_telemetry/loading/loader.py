@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from asp_telemetry.connection import ConnectionInfo, connect
 from asp_telemetry.loading import ledger
-from asp_telemetry.loading.formats import FormatError, Item, csv as csv_format, detect, langfuse, native, otlp
+from asp_telemetry.loading.formats import FormatError, Item, detect, langfuse, native, otlp
+from asp_telemetry.loading.formats import csv as csv_format
 from asp_telemetry.loading.records import RecordError, RecordValidator, RejectedRecord, describe
 from asp_telemetry.loading.sources import Source, UnreadableInput
 from asp_telemetry.loading.tables import TABLE_LOADS
@@ -279,7 +280,7 @@ class SourceLoader:
         self._data: psycopg.Connection | None = None
         self._control: psycopg.Connection | None = None
 
-    def __enter__(self) -> "SourceLoader":
+    def __enter__(self) -> SourceLoader:
         self._data = connect(self.info, autocommit=True)
         if self._data.execute("select to_regclass('raw.rejected_records')").fetchone()[0] is None:
             self._data.close()

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NotRequired, Union
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from asp_telemetry.loading.vocabulary import Vocabulary
 
@@ -35,7 +35,7 @@ def _text(max_length: int | None = None, required: bool = False) -> Any:
 NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Timestamp = AwareDatetime  # ISO 8601 with a UTC offset: a bare local time would be ambiguous
 JsonObject = dict[str, Any]
-JsonValue = Union[dict[str, Any], list[Any]]
+JsonValue = dict[str, Any] | list[Any]
 
 
 def _numeric(precision: int, scale: int, minimum: Decimal | None = None) -> Any:

@@ -32,7 +32,7 @@ class Counts:
     duplicates: int = 0
     rejected: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.loaded += other.loaded
         self.updated += other.updated
         self.duplicates += other.duplicates
@@ -58,7 +58,7 @@ class Batch:
     def __len__(self) -> int:
         return self.records + len(self.rejects)
 
-    def seal(self, formatters: dict[str, Callable[[tuple], str | None]]) -> "Batch":
+    def seal(self, formatters: dict[str, Callable[[tuple], str | None]]) -> Batch:
         """Prepare the direct COPY of appended rows (in the parsing thread, so that the writer
         thread only sends bytes)."""
         for table, format_line in formatters.items():

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
@@ -53,7 +53,7 @@ class Observation:
     line: int | None
     position: str
     text: bytes | str
-    children: list["Observation"] = field(default_factory=list)
+    children: list[Observation] = field(default_factory=list)
 
     @property
     def id(self) -> str | None:
@@ -151,7 +151,7 @@ def _time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[str]) -> Iterator[Item]:

@@ -15,7 +15,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -43,7 +43,7 @@ class Span:
     status_message: str | None
     line: int
     raw: dict[str, Any] | None  # the span as read, kept for agent spans (a reject's text)
-    children: list["Span"] = field(default_factory=list)
+    children: list[Span] = field(default_factory=list)
 
     @property
     def operation(self) -> str | None:
@@ -286,7 +286,7 @@ def _collect(span: Span, usage: _Usage, agent: Span) -> bool:
 
 def _iso(nanos: int) -> str:
     seconds, rest = divmod(nanos, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=rest // 1000).isoformat()
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=rest // 1000).isoformat()
 
 
 def _execution(agent: Span, spans: dict[tuple[str, str], Span]) -> Item:
