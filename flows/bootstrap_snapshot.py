@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from asp_telemetry import snapshot
 from asp_telemetry.pipeline_lock import exclusive
 from asp_telemetry.snapshot import SnapshotResult
-from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
+from flows.common import database, database_task
 
 
-@task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient_database_error)
+@database_task()
 def take_snapshot(start: datetime | None, end: datetime | None) -> SnapshotResult:
     return snapshot.take(database(), start, end)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from prefect import Task
+from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
@@ -24,6 +24,12 @@ def retry_on_transient_database_error(task: Task, task_run: TaskRun, state: Stat
     except Exception:  # noqa: BLE001 - anything else is not transient
         return False
     return False
+
+
+def database_task(**options):
+    """A Prefect task that touches the database: retried on transient database errors only."""
+    return task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
+                retry_condition_fn=retry_on_transient_database_error, **options)
 
 
 def database() -> ConnectionInfo:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from asp_telemetry import inbox, paths
 from asp_telemetry.inbox import InboxFile, IngestResult
-from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
+from flows.common import database, database_task
 
 
-@task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient_database_error, task_run_name="load {path.name}")
+@database_task(task_run_name="load {path.name}")
 def load_inbox_file(path: Path) -> InboxFile:
     return inbox.ingest_file(database(), path)
 

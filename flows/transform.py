@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from asp_telemetry import build
 from asp_telemetry.build import BuildResult
 from asp_telemetry.pipeline_lock import exclusive
-from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
+from flows.common import database, database_task
 
 
 class DbtBuildFailed(RuntimeError):
     pass
 
 
-@task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient_database_error)
+@database_task()
 def dbt_build(dbt_args: list[str]) -> BuildResult:
     return build.run_build(database(), dbt_args)
 

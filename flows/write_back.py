@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from asp_telemetry import write_back as write_back_lib
 from asp_telemetry.pipeline_lock import exclusive
 from asp_telemetry.write_back import WriteBackResult
-from flows.common import RETRY_DELAYS_S, TRANSIENT_RETRIES, database, retry_on_transient_database_error
+from flows.common import database, database_task
 
 
-@task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient_database_error)
+@database_task()
 def update_tasks() -> WriteBackResult:
     return write_back_lib.write_back(database())
 

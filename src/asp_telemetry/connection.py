@@ -182,3 +182,13 @@ def connect(info: ConnectionInfo, autocommit: bool = False, **kwargs) -> psycopg
 def shell_exports(info: ConnectionInfo) -> str:
     """`export PG...=...` lines for `eval "$(asp-telemetry env)"`."""
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in info.libpq_environment().items())
+
+
+def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
+    return conn.execute("select to_regclass(%s)", [relation]).fetchone()[0] is not None
+
+
+def require_built(conn: psycopg.Connection, relation: str) -> None:
+    """Fail with what to do when a dbt relation (e.g. marts.fct_task_costs) does not exist yet."""
+    if not relation_exists(conn, relation):
+        raise LookupError("the marts are not built yet: run `asp-telemetry build` first")

@@ -186,9 +186,7 @@ def load_dataset(
         order by probe.task_id
     """
     with connection.connect(info) as conn:
-        exists = conn.execute("select to_regclass('marts.mart_probe_dataset')").fetchone()[0]
-        if exists is None:
-            raise LookupError("the marts are not built yet: run `asp-telemetry build` first")
+        connection.require_built(conn, "marts.mart_probe_dataset")
         rows = conn.execute(query, {"task_type": task_type, "project_id": project_id}).fetchall()
     return [
         {"proxy": float(proxy), **{target: float(value or 0) for target, value in zip(TARGETS, values, strict=True)}}

@@ -133,8 +133,7 @@ def compute(info: ConnectionInfo, start: datetime, end: datetime) -> list[Capabi
         raise ValueError(f"the period must end after it starts (start {start.isoformat()}, end {end.isoformat()})")
     period = {"start": start, "end": end}
     with connection.connect(info) as conn:
-        if conn.execute("select to_regclass('marts.fct_task_costs')").fetchone()[0] is None:
-            raise LookupError("the marts are not built yet: run `asp-telemetry build` first")
+        connection.require_built(conn, "marts.fct_task_costs")
         settings = _settings(conn)
         (cost_tasks, cost_mape, tokens_mape, latency_mape, cost_r2,
          complexity_tasks, complexity_mape, completed_tasks) = conn.execute(ESTIMATION_SQL, period).fetchone()

@@ -57,8 +57,7 @@ class WriteBackResult(BaseModel):
 
 def write_back(info: ConnectionInfo) -> WriteBackResult:
     with connection.connect(info) as conn:
-        if conn.execute("select to_regclass('marts.fct_task_costs')").fetchone()[0] is None:
-            raise LookupError("the marts are not built yet: run `asp-telemetry build` first")
+        connection.require_built(conn, "marts.fct_task_costs")
         parameters = {"max_density": MAX_DENSITY}
         updated = conn.execute(WRITE_BACK_SQL, parameters).rowcount
         too_large = conn.execute(OVERFLOW_SQL, parameters).fetchone()[0]

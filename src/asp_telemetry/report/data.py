@@ -96,7 +96,7 @@ class ReportData(BaseModel):
 
 def read(info: ConnectionInfo) -> ReportData:
     with connection.connect(info) as conn:
-        built = conn.execute("select to_regclass('marts.mart_bootstrap_status')").fetchone()[0] is not None
+        built = connection.relation_exists(conn, "marts.mart_bootstrap_status")
         if not built:
             return ReportData(built=False, database=info.describe(), coverage=None, tables={})
         tables = {}
