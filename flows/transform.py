@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from asp_telemetry import build
-from asp_telemetry.build import BuildResult
+from asp_telemetry.build import BuildResult, NodeSelector
 from asp_telemetry.pipeline_lock import exclusive
 from flows.common import database, database_task
 
@@ -21,10 +21,14 @@ def dbt_build(dbt_args: list[str]) -> BuildResult:
 
 
 @flow(name="transform")
-def transform(select: list[str] | None = None, full_refresh: bool = False) -> BuildResult:
-    """Build (and test) the dbt project; fail naming the failed nodes."""
+def transform(select: list[NodeSelector] | None = None, full_refresh: bool = False) -> BuildResult:
+    """Build (and test) the dbt project; fail naming the failed nodes.
+
+    `select` holds dbt node selectors only (validated with the run's parameters: a value
+    that is not one fails the run before anything is built)."""
     logger = get_run_logger()
-    args = [*(["--select", *select] if select else []), *(["--full-refresh"] if full_refresh else [])]
+    selectors = [build.check_selector(item) for item in select or []]
+    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh is True else [])]
     with exclusive(database()):
         result = dbt_build(args)
     create_table_artifact(

@@ -30,7 +30,7 @@
         {{ return('true') }}
     {%- endif -%}
     {%- set query -%}
-        select coalesce(max(last_loaded_at) - interval '{{ var("incremental_lookback") }}', '-infinity'::timestamptz)::text
+        select coalesce(max(last_loaded_at) - {{ incremental_lookback_interval() }}, '-infinity'::timestamptz)::text
         from {{ executions }}
     {%- endset -%}
     {%- set watermark = run_query(query).columns[0].values()[0] -%}

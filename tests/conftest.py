@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from psycopg import sql
-from support import point_environment_at
+from support import free_port, point_environment_at
 
 from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
@@ -28,7 +28,7 @@ def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""
     url = os.environ.get("ASP_TEST_DATABASE_URL")
     if url:
-        yield connection.from_url(url, source="test")
+        yield connection.from_url(url, source="test", name="ASP_TEST_DATABASE_URL")
         return
     # Not under pytest's basetemp: every pytest session on the machine (another engineer's,
     # a concurrent run) resets /tmp/pytest-of-<user> to mode 0700, which locks the server's
@@ -36,7 +36,8 @@ def pg_server() -> Iterator[ConnectionInfo]:
     home = Path(tempfile.mkdtemp(prefix="asp-test-home-"))
     previous = os.environ.get("ASP_HOME")
     os.environ["ASP_HOME"] = str(home)
-    server = embedded.start()
+    # TCP too (password logins), as `db start --listen` does: BI-style clients connect there
+    server = embedded.start(embedded.Listen("127.0.0.1", free_port()))
     try:
         yield ConnectionInfo(
             host=server.host, port=server.port, user=embedded.SUPERUSER, dbname="postgres", source="test"
@@ -50,10 +51,27 @@ def pg_server() -> Iterator[ConnectionInfo]:
             os.environ["ASP_HOME"] = previous
 
 
+@pytest.fixture(scope="session")
+def tcp_address(pg_server: ConnectionInfo) -> tuple[str, int]:
+    """Where the test server accepts TCP connections (host, port), as a BI tool reaches it."""
+    if os.environ.get("ASP_TEST_DATABASE_URL"):
+        if pg_server.host.startswith("/"):
+            pytest.skip("ASP_TEST_DATABASE_URL points at a Unix socket: no TCP address to test")
+        return pg_server.host, pg_server.port
+    server = embedded.running()
+    assert server is not None and server.tcp is not None
+    return server.tcp.host, server.tcp.port
+
+
 def _create_database(admin: ConnectionInfo, prefix: str, template: str | None = None) -> ConnectionInfo:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     connection.ensure_database(admin, name, template=template)
-    return admin.with_database(name)
+    info = admin.with_database(name)
+    if template:
+        # CREATE DATABASE ... TEMPLATE does not copy who may connect: what `db upgrade` does
+        with connection.connect(info, autocommit=True) as conn:
+            migrations.restrict_database_access(conn)
+    return info
 
 
 def _drop_database(admin: ConnectionInfo, name: str) -> None:

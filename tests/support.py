@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,10 @@ def point_environment_at(patch, info: ConnectionInfo) -> None:
         patch.delenv(name, raising=False)
     for name, value in info.libpq_environment().items():
         patch.setenv(name, value)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

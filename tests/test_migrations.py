@@ -54,7 +54,7 @@ def test_upgrade_from_every_earlier_level_reaches_the_same_schema(pg_server, db,
     migrations.upgrade(empty_db, target=level)
     assert _applied_versions(empty_db) == [m.version for m in migrations.discover() if m.version <= level]
     pending = [s.version for s in migrations.status(empty_db) if s.state == "pending"]
-    assert pending and min(pending) == level + 1
+    assert pending and min(pending) == min(m.version for m in migrations.discover() if m.version > level)
     migrations.upgrade(empty_db)
     assert _schema_fingerprint(empty_db) == _schema_fingerprint(db)
 

@@ -4,17 +4,18 @@
     minus the window (var as_of replaces the build time, for tests and back-dated reports).
     avg_latency_ms averages the Latency rows, as Query 5 does. Never reads raw cost rows:
     all-time sums come from fct_daily_role_costs, distinct tasks and the window from the
-    agent executions (the window through the started_at index).
+    agent executions (the window through the started_at index). Both vars are validated and
+    typed in macros/vars.sql.
 -#}
 
-{%- set as_of = "'" ~ var('as_of') ~ "'::timestamptz" if var('as_of', none) else 'now()' %}
+{%- set as_of = as_of_timestamp() %}
 
 with
 
 window_bounds as (
     select
         {{ as_of }} as as_of,
-        {{ as_of }} - make_interval(days => {{ var('cost_window_days') }}) as window_start
+        {{ as_of }} - make_interval(days => {{ positive_integer_var('cost_window_days', largest=36500) }}) as window_start
 ),
 
 daily_costs as (

@@ -40,7 +40,7 @@ final as (
         defect_count,
         avg_complexity,
         {{ ratio('defect_count', 'avg_complexity') }} as defect_density,
-        defect_count >= {{ var('error_prone_min_defects') }} as error_prone,
+        defect_count >= {{ positive_integer_var('error_prone_min_defects') }} as error_prone,
         false_positive_count
     from component_counts
 )

@@ -13,26 +13,51 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
 import psycopg
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from asp_telemetry import paths
-from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect
+from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect, scrub
 
 FAILING_ROW_SAMPLE = 5
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 WARNED_STATUSES = frozenset({"warn"})
 _PG_ENVIRONMENT = (*LIBPQ_VARIABLES, "PGSSLMODE", "PGOPTIONS")
+PROJECT_NAME = "asp_telemetry"  # dbt_project.yml `name`: the package of the project's own nodes
+TRANSFORMER_ROLE = "asp_transformer"
 # dbt's sessions sort and hash millions of cost rows: PostgreSQL's default work_mem (4 MB)
-# would send them to disk. Applies to the build's own sessions only.
-BUILD_SESSION_OPTIONS = "-c work_mem=64MB"
+# would send them to disk. And they work as asp_transformer from their first statement: a
+# role set at connection start is the session's default, which no rollback undoes (the `set
+# role` of profiles.yml alone is undone when psycopg2 rolls back the transaction it opened).
+# Applies to the build's own sessions only.
+BUILD_SESSION_OPTIONS = f"-c work_mem=64MB -c role={TRANSFORMER_ROLE}"
+
+# dbt's node selection syntax, one selector per item: methods (tag:, path:, config.x:),
+# graph operators (+, n+, @), unions by comma; never an option (nothing starts with '-').
+_SELECTOR_TERM = r"(?:@|[0-9]*\+)?(?:[a-z_]+(?:\.[a-z_]+)*:)?[A-Za-z0-9_*][A-Za-z0-9_./*-]*(?:\+[0-9]*)?"
+_SELECTOR = re.compile(rf"{_SELECTOR_TERM}(?:,{_SELECTOR_TERM})*")
+
+
+def check_selector(value: str) -> str:
+    """A dbt node selector ('marts', 'tag:nightly', '+fct_task_costs', 'path:models/marts'),
+    or ValueError: a selector can never become another dbt argument."""
+    if not isinstance(value, str) or not _SELECTOR.fullmatch(value):
+        raise ValueError(
+            f"not a dbt node selector: {value!r} (model, tag:x, path:dir, +model+, @model; no options)"
+        )
+    return value
+
+
+NodeSelector = Annotated[str, AfterValidator(check_selector)]
 
 
 class NodeResult(BaseModel):
@@ -133,13 +158,14 @@ def run_build(
     started = time.monotonic()
     outcome = run_dbt(info, ["build", *args], callbacks=[progress.handle])
     elapsed = time.monotonic() - started
+    password = info.password.get_secret_value() if info.password else None
 
     run_results = getattr(outcome.result, "results", None)
     if run_results is None:
         reason = outcome.exception or outcome.result or "dbt did not run"
-        return BuildResult(success=False, elapsed_seconds=elapsed, error=str(reason))
+        return BuildResult(success=False, elapsed_seconds=elapsed, error=scrub(str(reason), password))
 
-    nodes = [_node_result(result) for result in run_results]
+    nodes = [_node_result(result, password) for result in run_results]
     _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
     success = bool(outcome.success) and not any(node.failed for node in nodes)
     return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes)
@@ -196,7 +222,7 @@ class _ProgressTracker:
             self.callback(self.done, self.total, event.data.node_info.node_name)
 
 
-def _node_result(result: Any) -> NodeResult:
+def _node_result(result: Any, password: str | None = None) -> NodeResult:
     node = result.node
     status = getattr(result.status, "value", result.status)
     return NodeResult(
@@ -207,7 +233,7 @@ def _node_result(result: Any) -> NodeResult:
         status=str(status),
         execution_time=round(float(result.execution_time or 0.0), 3),
         failures=result.failures,
-        message=result.message,
+        message=scrub(result.message, password) if result.message else result.message,
         relation=getattr(node, "relation_name", None),
     )
 
@@ -228,11 +254,13 @@ def _label(node: Any) -> str:
 
 
 def _attach_failing_rows(info: ConnectionInfo, nodes: list[NodeResult], manifest_nodes: dict[str, Any]) -> None:
-    """Run each failed or warned data test's query again for a few of its rows."""
+    """Run each failed or warned data test's query again for a few of its rows: only the
+    project's own tests, read-only, as asp_transformer (what the build itself ran as)."""
     wanted = [
         node
         for node in nodes
         if node.resource_type == "test" and (node.failed or node.warned) and node.failures
+        and _is_own_test(manifest_nodes[node.unique_id])
     ]
     if not wanted:
         return
@@ -243,14 +271,32 @@ def _attach_failing_rows(info: ConnectionInfo, nodes: list[NodeResult], manifest
                 continue
             query = f"select * from (\n{compiled}\n) as failing_rows limit {FAILING_ROW_SAMPLE}"
             try:
-                cursor = conn.execute(query)  # no parameters: % in the SQL stays as it is
+                with conn.transaction():
+                    conn.execute("set transaction read only")
+                    conn.execute(f"set local role {TRANSFORMER_ROLE}")
+                    conn.execute("set local statement_timeout = '60s'")
+                    cursor = conn.execute(query)  # no parameters: % in the SQL stays as it is
+                    columns = [column.name for column in cursor.description or []]
+                    rows = cursor.fetchall()
             except psycopg.Error as exc:
                 node.failing_rows = [{"message": f"(could not read the failing rows: {str(exc).strip()})"}]
                 continue
-            columns = [column.name for column in cursor.description or []]
             node.failing_rows = [
-                {column: _plain(value) for column, value in zip(columns, row)} for row in cursor.fetchall()
+                {column: _plain(value) for column, value in zip(columns, row)} for row in rows
             ]
+
+
+def _is_own_test(node: Any) -> bool:
+    """A data test of this project (not of an installed package), from a file inside it."""
+    path = PurePosixPath(str(getattr(node, "original_file_path", "") or ""))
+    return (
+        getattr(node, "package_name", None) == PROJECT_NAME
+        and str(getattr(node, "resource_type", "")).endswith("test")
+        and bool(path.parts)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and path.parts[0] in {"models", "seeds", "tests", "macros", "snapshots"}
+    )
 
 
 def _plain(value: Any) -> Any:

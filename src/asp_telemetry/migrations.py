@@ -71,8 +71,16 @@ class AppliedMigration:
 class MigrationStatus:
     version: int
     name: str
-    state: str  # applied | pending | changed | missing
+    state: str  # applied | pending | changed | missing | renamed | out of order
     applied_at: datetime | None
+
+    @property
+    def problem(self) -> bool:
+        """A state `db upgrade` refuses to go on from (db status exits 1)."""
+        return self.state in PROBLEM_STATES
+
+
+PROBLEM_STATES = frozenset({"changed", "missing", "renamed", "out of order"})
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
@@ -103,28 +111,34 @@ def status(info: ConnectionInfo, directory: Path | None = None) -> list[Migratio
     on_disk = {m.version: m for m in discover(directory)}
     with connect(info) as conn:
         done = applied(conn)
+    latest = max(done, default=0)
     result = []
     for version in sorted(on_disk.keys() | done.keys()):
         migration, record = on_disk.get(version), done.get(version)
         if record is None:
-            result.append(MigrationStatus(version, migration.name, "pending", None))
+            state = "out of order" if version < latest else "pending"
+            result.append(MigrationStatus(version, migration.name, state, None))
         elif migration is None:
             result.append(MigrationStatus(version, record.name, "missing", record.applied_at))
         elif migration.checksum != record.checksum:
             result.append(MigrationStatus(version, migration.name, "changed", record.applied_at))
+        elif migration.name != record.name:
+            result.append(MigrationStatus(version, migration.name, "renamed", record.applied_at))
         else:
             result.append(MigrationStatus(version, migration.name, "applied", record.applied_at))
     return result
 
 
-def _verify(on_disk: list[Migration], done: dict[int, AppliedMigration]) -> None:
+def _verify(on_disk: list[Migration], done: dict[int, AppliedMigration], allow_out_of_order: bool = False) -> None:
     by_version = {m.version: m for m in on_disk}
     for version, record in sorted(done.items()):
         migration = by_version.get(version)
         if migration is None:
+            same_content = [m.path.name for m in on_disk if m.checksum == record.checksum and m.version not in done]
+            hint = f" ({same_content[0]} has its content: applied migrations keep their numbers)" * bool(same_content)
             raise MigrationError(
                 f"migration {version:04d}_{record.name}.sql was applied to this database but is not in "
-                f"{paths.migrations_dir()}: restore the file (migrations are never removed)"
+                f"{paths.migrations_dir()}{hint}: restore the file (migrations are never removed)"
             )
         if migration.checksum != record.checksum:
             raise MigrationError(
@@ -132,6 +146,23 @@ def _verify(on_disk: list[Migration], done: dict[int, AppliedMigration]) -> None
                 f"(checksum {record.checksum[:12]} then, {migration.checksum[:12]} now). Migrations are "
                 "forward-only: restore the file and put the change in a new migration."
             )
+        if migration.name != record.name:
+            raise MigrationError(
+                f"{migration.path} was applied as {version:04d}_{record.name}.sql on "
+                f"{record.applied_at:%Y-%m-%d %H:%M}: an applied migration keeps its name, rename the file back."
+            )
+    latest = max(done, default=0)
+    late = [m for m in on_disk if m.version not in done and m.version < latest]
+    if late and not allow_out_of_order:
+        names = ", ".join(m.path.name for m in late)
+        raise MigrationError(
+            f"{names} is numbered below {latest:04d}_{done[latest].name}.sql, which this database already "
+            "has: migrations apply in order, so nothing was applied. This happens to a database that a "
+            "branch upgraded before another branch's migration was merged. A development database can be "
+            "recreated (the embedded one: asp-telemetry db stop, then remove $ASP_HOME/pg); if the "
+            "earlier migration does not depend on the later ones, `asp-telemetry db upgrade "
+            "--allow-out-of-order` applies it now."
+        )
 
 
 def upgrade(
@@ -140,8 +171,12 @@ def upgrade(
     with_foreign_keys: bool = False,
     directory: Path | None = None,
     on_applied: Callable[[Migration, float], None] | None = None,
+    allow_out_of_order: bool = False,
 ) -> list[Migration]:
-    """Apply pending migrations up to `target` (all by default). Returns those applied."""
+    """Apply pending migrations up to `target` (all by default). Returns those applied.
+
+    A pending migration numbered below one already applied is refused unless
+    `allow_out_of_order`."""
     directory = directory or paths.migrations_dir()
     on_disk = discover(directory)
     newly_applied: list[Migration] = []
@@ -150,7 +185,7 @@ def upgrade(
         try:
             conn.execute(BOOKKEEPING_DDL)
             done = applied(conn)
-            _verify(on_disk, done)
+            _verify(on_disk, done, allow_out_of_order)
             for migration in on_disk:
                 if migration.version in done or (target is not None and migration.version > target):
                     continue
@@ -171,9 +206,17 @@ def upgrade(
                     on_applied(migration, elapsed_ms)
             if with_foreign_keys:
                 add_foreign_keys(conn, directory)
+            restrict_database_access(conn)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
     return newly_applied
+
+
+def restrict_database_access(conn: psycopg.Connection) -> None:
+    """Database privileges are not copied when a database is created from another one (a
+    template, a restored copy): assert migration 0007's again, when it is applied."""
+    if conn.execute("select to_regprocedure('asp_meta.restrict_database_access()')").fetchone()[0] is not None:
+        conn.execute("select asp_meta.restrict_database_access()")
 
 
 def add_foreign_keys(conn: psycopg.Connection, directory: Path) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from asp_telemetry.connection import DatabaseUnavailable
+from asp_telemetry.embedded import EmbeddedServerError
 from asp_telemetry.migrations import MigrationError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ error_console = Console(stderr=True)
 # bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     DatabaseUnavailable,
+    EmbeddedServerError,
     MigrationError,
     FileNotFoundError,
     LookupError,
