@@ -20,10 +20,10 @@
     {%- set total = namespace(seconds=0) -%}
     {%- if value is integer -%}
         {%- set total.seconds = value * 60 -%}
-    {%- elif value is string and modules.re.fullmatch('\s*[0-9]{1,9}\s*', value) -%}
+    {%- elif value is string and modules.re.fullmatch('\\s*[0-9]{1,9}\\s*', value) -%}
         {%- set total.seconds = (value | int) * 60 -%}
-    {%- elif value is string and modules.re.fullmatch('(\s*[0-9]{1,9}\s*[A-Za-z]+)+\s*', value) -%}
-        {%- for amount, unit in modules.re.findall('([0-9]+)\s*([A-Za-z]+)', value) -%}
+    {%- elif value is string and modules.re.fullmatch('(\\s*[0-9]{1,9}\\s*[A-Za-z]+)+\\s*', value) -%}
+        {%- for amount, unit in modules.re.findall('([0-9]+)\\s*([A-Za-z]+)', value) -%}
             {%- if unit | lower not in seconds_per -%}
                 {{ invalid_var(name, value, expected ~ " (units: seconds, minutes, hours, days, weeks)") }}
             {%- endif -%}
@@ -43,7 +43,7 @@
     {%- set value = var(name) -%}
     {%- if value is integer -%}
         {%- set number = value -%}
-    {%- elif value is string and modules.re.fullmatch('\s*[0-9]{1,9}\s*', value) -%}
+    {%- elif value is string and modules.re.fullmatch('\\s*[0-9]{1,9}\\s*', value) -%}
         {%- set number = value | int -%}
     {%- else -%}
         {{ invalid_var(name, value, "a whole number") }}
@@ -65,7 +65,7 @@
     {#- YAML may have parsed the value already (a datetime or a date): read it as text -#}
     {%- set text = value | string if value is not string else value -%}
     {%- set parts = modules.re.fullmatch(
-        '\s*([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?\s*(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)\s*',
+        '\\s*([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.([0-9]{1,6}))?)?\\s*(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)\\s*',
         text) -%}
     {%- if parts is none -%}
         {{ invalid_var(name, value, expected) }}

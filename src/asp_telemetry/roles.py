@@ -80,6 +80,8 @@ def grant_login(info: ConnectionInfo, role: str, user: str, password: str) -> bo
     if not password:
         raise LoginError("the password is empty")
     with connect(info) as conn, conn.transaction():
+        if conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone() is None:
+            raise LoginError(f"the role {role} does not exist on this server yet: run `asp-telemetry db upgrade` first")
         existing = _existing(conn, user)
         if existing is not None:
             _check_managed(user, existing)
