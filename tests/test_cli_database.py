@@ -89,3 +89,34 @@ def test_demo_runs_the_whole_pipeline_and_a_second_demo_reuses_the_database(db, 
             assert heading in output, heading
     assert "ingest: 1 file(s)" in second or "ingest: 0 file(s)" in second
     assert (tmp_path / "home" / "report" / "index.html").is_file()
+
+
+def test_grant_login_refusals_are_clear_errors_that_change_nothing(db):
+    env = cli_environment(db, ASP_LOGIN_PASSWORD="attacker-pw")
+    for role, user, reason in (("asp_reader", "postgres", "is a superuser"),
+                               ("asp_reader", "asp_writer", "is one of the access roles"),
+                               ("asp_writer", "asp_writer", "is one of the access roles"),
+                               ("asp_reader", "pg_monitor", "reserved for PostgreSQL's own roles")):
+        result = run_cli("db", "grant-login", role, user, env=env, check=False)
+        assert result.returncode == 1, result.stdout
+        assert reason in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
+    with connection.connect(db) as conn:
+        assert conn.execute("select rolcanlogin from pg_roles where rolname = 'asp_writer'").fetchone() == (False,)
+
+
+def test_logins_and_revoke_login(db):
+    user = f"bi_{uuid.uuid4().hex[:8]}"
+    env = cli_environment(db, ASP_LOGIN_PASSWORD="pw-1", COLUMNS="200")
+    try:
+        run_cli("db", "grant-login", "asp_reader", user, env=env)
+        run_cli("db", "grant-login", "asp_writer", user, env=env)
+        listed = run_cli("db", "logins", env=env).stdout
+        line = next(line for line in listed.splitlines() if user in line)
+        assert "asp_reader, asp_writer" in line and "yes" in line
+        assert f"removed login {user}" in run_cli("db", "revoke-login", user, env=env).stdout
+        assert user not in run_cli("db", "logins", env=env).stdout
+        again = run_cli("db", "revoke-login", user, env=env, check=False)
+        assert again.returncode == 1 and "there is no login" in again.stderr
+    finally:
+        with connection.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))

@@ -132,3 +132,87 @@ def test_foreign_keys_are_optional_and_refuse_orphans_clearly(db):
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute("insert into raw.defect_log (defect_id, task_id, defect_type, phase_injected,"
                          " phase_removed, description) values ('D', 'NOPE', 'x', 'Code', 'Test', 'x')")
+
+
+# --- what `db upgrade` refuses, and `db status` reports with exit status 1 ------------------
+def _copy_of_the_migrations(tmp_path):
+    directory = tmp_path / "migrations"
+    shutil.copytree(migrations.discover()[0].path.parent, directory)
+    return directory
+
+
+def test_a_migration_numbered_below_the_latest_applied_one_is_refused(empty_db, tmp_path):
+    """What happens to a database a branch upgraded (say with 0007) when another branch's
+    0006 is merged later."""
+    directory = _copy_of_the_migrations(tmp_path)
+    migrations.upgrade(empty_db, directory=directory)
+    latest = migrations.discover(directory)[-1]
+    taken = {m.version for m in migrations.discover(directory)}
+    late = directory / f"{max(set(range(latest.version)) - taken):04d}_from_another_branch.sql"
+    late.write_text("create table raw.late_arrival (a int);\n")
+    with pytest.raises(migrations.MigrationError) as refused:
+        migrations.upgrade(empty_db, directory=directory)
+    message = str(refused.value)
+    assert f"{late.name} is numbered below {latest.path.name}" in message
+    assert "--allow-out-of-order" in message and "recreated" in message
+    with connection.connect(empty_db) as conn:
+        assert conn.execute("select to_regclass('raw.late_arrival')").fetchone()[0] is None
+    states = {s.name: s.state for s in migrations.status(empty_db, directory)}
+    assert states[late.stem[5:]] == "out of order"
+    applied = migrations.upgrade(empty_db, directory=directory, allow_out_of_order=True)
+    assert [m.path.name for m in applied] == [late.name]
+    assert all(s.state == "applied" for s in migrations.status(empty_db, directory))
+
+
+def test_a_renamed_migration_is_noticed(empty_db, tmp_path):
+    directory = _copy_of_the_migrations(tmp_path)
+    migrations.upgrade(empty_db, directory=directory)
+    (directory / "0003_loaded_at.sql").rename(directory / "0003_arrival_times.sql")
+    assert {s.version: s.state for s in migrations.status(empty_db, directory)}[3] == "renamed"
+    with pytest.raises(migrations.MigrationError, match="0003_arrival_times.sql was applied as 0003_loaded_at.sql"):
+        migrations.upgrade(empty_db, directory=directory)
+
+
+def test_a_renumbered_migration_is_reported_missing_naming_its_new_file(empty_db, tmp_path):
+    directory = _copy_of_the_migrations(tmp_path)
+    migrations.upgrade(empty_db, directory=directory)
+    (directory / "0003_loaded_at.sql").rename(directory / "0099_loaded_at.sql")
+    with pytest.raises(migrations.MigrationError, match="0099_loaded_at.sql has its content"):
+        migrations.upgrade(empty_db, directory=directory)
+
+
+def test_relations_built_before_0007_are_handed_to_asp_transformer(empty_db):
+    migrations.upgrade(empty_db, target=5)
+    with connection.connect(empty_db) as conn:
+        conn.execute("create table marts.built_by_the_owner as select 1 as x")
+        conn.execute("create view staging.seen_by_the_owner as select 1 as x")
+    migrations.upgrade(empty_db)
+    with connection.connect(empty_db) as conn:
+        owners = conn.execute(
+            "select relname, pg_get_userbyid(relowner) from pg_class where relname in"
+            " ('built_by_the_owner', 'seen_by_the_owner') order by 1").fetchall()
+    assert owners == [("built_by_the_owner", "asp_transformer"), ("seen_by_the_owner", "asp_transformer")]
+
+
+def test_db_status_exits_1_when_a_migration_changed_went_missing_or_is_out_of_order(empty_db, tmp_path):
+    from support import PROJECT_DIR, cli_environment, run_cli
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_DIR / "dbt_project.yml", project)
+    directory = _copy_of_the_migrations(project.parent / "copy")
+    shutil.move(directory, project / "migrations")
+    env = cli_environment(empty_db, ASP_PROJECT_DIR=str(project), COLUMNS="200")
+    run_cli("db", "upgrade", env=env)
+    assert run_cli("db", "status", env=env).returncode == 0
+    (project / "migrations" / "0000_late.sql").write_text("select 1;\n")
+    late = run_cli("db", "status", env=env, check=False)
+    assert late.returncode == 1 and "out of order" in late.stdout and "0000_late out of order" in late.stderr
+    (project / "migrations" / "0000_late.sql").unlink()
+    first = project / "migrations" / "0001_raw_schema.sql"
+    first.write_text(first.read_text() + "\n-- edited\n")
+    changed = run_cli("db", "status", env=env, check=False)
+    assert changed.returncode == 1 and "0001_raw_schema changed" in changed.stderr
+    first.unlink()
+    missing = run_cli("db", "status", env=env, check=False)
+    assert missing.returncode == 1 and "0001_raw_schema missing" in missing.stderr
