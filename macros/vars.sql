@@ -97,3 +97,11 @@
     {%- set shown = shown[:60] ~ '...' if shown | length > 60 else shown -%}
     {{ exceptions.raise_compiler_error("var " ~ name ~ ": expected " ~ expected ~ ", got " ~ shown | tojson) }}
 {%- endmacro %}
+
+{% macro validate_vars() -%}
+    {#- on-run-start: every var is checked before anything runs, used by the selected nodes or not -#}
+    {%- do incremental_lookback_interval() -%}
+    {%- do positive_integer_var('cost_window_days', largest=36500) -%}
+    {%- do positive_integer_var('error_prone_min_defects') -%}
+    {%- do as_of_timestamp() -%}
+{%- endmacro %}
