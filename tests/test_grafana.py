@@ -72,3 +72,50 @@ def test_dbt_exposures_declare_every_mart_the_dashboards_read():
     report_used = {name for sql in QUERIES.values() for name in re.findall(r"\bmarts\.([a-z_]+)", sql)}
     report_declared = {ref.removeprefix("ref('").removesuffix("')") for ref in exposures["html_report"]["depends_on"]}
     assert report_used == report_declared
+
+
+def _provisioned(environment: dict[str, str]) -> dict:
+    """The data source as Grafana reads it: the YAML parsed, then ${VAR} in each value
+    replaced from Grafana's environment."""
+    text = (GRAFANA / "provisioning" / "datasources" / "asp-telemetry.yaml").read_text()
+    assert set(re.findall(r"\$\{([A-Z_]+)\}", text)) == set(environment)
+
+    def expand(value):
+        if isinstance(value, dict):
+            return {key: expand(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [expand(item) for item in value]
+        if isinstance(value, str):
+            return re.sub(r"\$\{([A-Z_]+)\}", lambda match: environment[match[1]], value)
+        return value
+
+    [source] = expand(yaml.safe_load(text))["datasources"]
+    return source
+
+
+def test_the_provisioned_data_source_reaches_the_marts_over_tcp_as_the_readme_says(analytics_db, tcp_address):
+    """README, Dashboards: `grant-login asp_reader grafana`, then ASP_GRAFANA_DB_* in Grafana's
+    environment, against `db start --listen` (or any server)."""
+    import uuid
+
+    import psycopg
+
+    from asp_telemetry import roles
+
+    user, password = f"grafana_{uuid.uuid4().hex[:8]}", "Grafana's pw: 100% @ /"
+    roles.grant_login(analytics_db, "asp_reader", user, password)
+    try:
+        host, port = tcp_address
+        source = _provisioned({
+            "ASP_GRAFANA_DB_HOST": host, "ASP_GRAFANA_DB_PORT": str(port), "ASP_GRAFANA_DB_NAME": analytics_db.dbname,
+            "ASP_GRAFANA_DB_USER": user, "ASP_GRAFANA_DB_PASSWORD": password, "ASP_GRAFANA_DB_SSLMODE": "disable",
+        })
+        address, _, source_port = source["url"].rpartition(":")
+        with psycopg.connect(host=address, port=int(source_port), dbname=source["jsonData"]["database"],
+                             user=source["user"], password=source["secureJsonData"]["password"],
+                             sslmode=source["jsonData"]["sslmode"], connect_timeout=10, passfile="/nonexistent") as conn:
+            assert conn.execute("select current_user").fetchone()[0] == user
+            for panel, panel_sql in _targets():
+                assert conn.execute(_expand_grafana_macros(panel_sql)).fetchall(), panel
+    finally:
+        roles.revoke_login(analytics_db, user)
