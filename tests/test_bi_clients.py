@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 from support import PROJECT_DIR
 
-from asp_telemetry import connection, roles
+from asp_telemetry import roles
 
 MARTS = sorted(path.stem for path in (PROJECT_DIR / "models" / "marts").glob("*.sql"))
 PASSWORD = "bi reader's p@ss:w/rd %"

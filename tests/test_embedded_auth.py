@@ -140,7 +140,8 @@ def test_a_data_directory_of_an_earlier_version_is_upgraded_even_while_it_runs()
 
 
 def _cli_env(home, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in {"ASP_DATABASE_URL", "ASP_LISTEN"}}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PG") and k not in {"ASP_DATABASE_URL", "ASP_LISTEN"}}
     env.update(ASP_HOME=str(home), ASP_PROJECT_DIR=str(PROJECT_DIR), COLUMNS="200", **extra)
     return env
 
@@ -157,7 +158,8 @@ def test_db_start_listen_serves_password_logins_over_tcp_and_status_says_where(t
         status = run_cli("db", "status", env=env).stdout
         assert f"listening: socket {home / 'pg'} and TCP 127.0.0.1:{port}" in " ".join(status.split())
         user = f"bi_{uuid.uuid4().hex[:6]}"
-        early = run_cli("db", "grant-login", "asp_reader", user, env={**env, "ASP_LOGIN_PASSWORD": PASSWORD}, check=False)
+        early = run_cli("db", "grant-login", "asp_reader", user, env={**env, "ASP_LOGIN_PASSWORD": PASSWORD},
+                        check=False)
         assert early.returncode == 1 and "run `asp-telemetry db upgrade` first" in " ".join(early.stderr.split())
         run_cli("db", "upgrade", env=env)
         run_cli("db", "grant-login", "asp_reader", user, env={**env, "ASP_LOGIN_PASSWORD": PASSWORD})

@@ -113,7 +113,8 @@ def test_the_provisioned_data_source_reaches_the_marts_over_tcp_as_the_readme_sa
         address, _, source_port = source["url"].rpartition(":")
         with psycopg.connect(host=address, port=int(source_port), dbname=source["jsonData"]["database"],
                              user=source["user"], password=source["secureJsonData"]["password"],
-                             sslmode=source["jsonData"]["sslmode"], connect_timeout=10, passfile="/nonexistent") as conn:
+                             sslmode=source["jsonData"]["sslmode"], connect_timeout=10,
+                             passfile="/nonexistent") as conn:
             assert conn.execute("select current_user").fetchone()[0] == user
             for panel, panel_sql in _targets():
                 assert conn.execute(_expand_grafana_macros(panel_sql)).fetchall(), panel

@@ -74,13 +74,15 @@ def test_valid_vars_of_every_form_are_typed_into_the_sql(db, tmp_path):
                                   "--exclude-resource-type", "test", "unit_test"])
     assert result.success, result.error or [(n.label, n.message) for n in result.failed_nodes]
     with connection.connect(db) as conn:
-        as_of, window_start = conn.execute("select distinct as_of, window_start from marts.mart_cost_by_agent_role").fetchone()
+        as_of, window_start = conn.execute(
+            "select distinct as_of, window_start from marts.mart_cost_by_agent_role").fetchone()
         prone = conn.execute("select bool_and(error_prone) from marts.mart_defect_density_by_component"
                              " where defect_count >= 1").fetchone()[0]
     assert as_of == datetime(2026, 1, 31, 10, 30, 0, 500000, tzinfo=UTC)
     assert as_of - window_start == timedelta(days=7)
     assert prone is True
-    compiled = (tmp_path / "compiled" / "asp_telemetry" / "models" / "marts" / "mart_cost_by_agent_role.sql").read_text()
+    compiled = (tmp_path / "compiled" / "asp_telemetry" / "models" / "marts"
+                / "mart_cost_by_agent_role.sql").read_text()
     assert "'2026-01-31 12:30:00.500000+02:00'::timestamptz" in compiled
     assert "make_interval(days => 7)" in compiled
 

@@ -195,10 +195,12 @@ def test_a_writer_closes_only_its_own_loads(deployment):
 def test_only_members_of_the_access_roles_connect_to_the_database(deployment):
     outsider = f"outsider_{uuid.uuid4().hex[:8]}"
     with connection.connect(deployment["owner"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create role {} login password {}").format(sql.Identifier(outsider), sql.Literal(PASSWORD)))
+        conn.execute(sql.SQL("create role {} login password {}").format(
+            sql.Identifier(outsider), sql.Literal(PASSWORD)))
     try:
         with pytest.raises(connection.DatabaseUnavailable, match="permission denied for database"):
-            connection.connect(deployment["owner"].model_copy(update={"user": outsider, "password": SecretStr(PASSWORD)}))
+            connection.connect(
+                deployment["owner"].model_copy(update={"user": outsider, "password": SecretStr(PASSWORD)}))
         for role in roles.ACCESS_ROLES:
             with _connect_as(deployment, role) as conn:
                 assert conn.execute("select current_database()").fetchone()[0] == deployment["owner"].dbname
