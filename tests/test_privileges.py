@@ -154,6 +154,8 @@ CLAIMS = [
     ("asp_transformer", "insert into raw.task_metadata (task_id) values ('T-X')", False),
     ("asp_transformer", "update raw.task_metadata set status = 'failed'", False),
     ("asp_transformer", "delete from raw.agent_cost_vector", False),
+    ("asp_transformer", "truncate raw.task_metadata", False),
+    ("asp_transformer", "drop table raw.agent_cost_vector", False),
     ("asp_transformer", "update raw.loads set status = 'failed'", False),
     ("asp_transformer", "create table raw.mine (a int)", False),
     ("asp_transformer", "create table marts.mine (a int)", True),

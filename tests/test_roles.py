@@ -210,3 +210,12 @@ def test_logins_lists_who_has_which_role(db, made_login, foreign_role):
     assert found[made_login].roles == ["asp_reader", "asp_writer"] and found[made_login].managed
     assert found[foreign_role].roles == ["asp_transformer"] and not found[foreign_role].managed
     assert not set(roles.ACCESS_ROLES) & set(found)
+
+
+def test_grant_login_leaves_alone_a_login_given_other_powers_since(db, made_login):
+    with connection.connect(db, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter role {} createdb").format(sql.Identifier(made_login)))
+    before = _role_state(db, made_login)
+    with pytest.raises(roles.LoginError, match="was given CREATEROLE, CREATEDB"):
+        roles.grant_login(db, "asp_reader", made_login, "pw")
+    assert _role_state(db, made_login) == before

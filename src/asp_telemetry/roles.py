@@ -47,23 +47,30 @@ def _check_name(user: str) -> None:
         raise LoginError(f"{user!r} is one of the access roles, not a login: make a login that is a member of it")
 
 
-def _existing(conn: psycopg.Connection, user: str) -> tuple[bool, bool] | None:
-    """(superuser, made by asp-telemetry) of an existing role, or None."""
+def _existing(conn: psycopg.Connection, user: str) -> tuple[bool, bool, bool] | None:
+    """(superuser, made by asp-telemetry, holds another power) of an existing role, or None."""
     row = conn.execute(
-        "select rolsuper, shobj_description(oid, 'pg_authid') is not distinct from %s from pg_roles where rolname = %s",
+        "select rolsuper, shobj_description(oid, 'pg_authid') is not distinct from %s,"
+        " rolcreaterole or rolcreatedb or rolreplication or rolbypassrls"
+        " from pg_roles where rolname = %s",
         [LOGIN_MARKER, user],
     ).fetchone()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
-def _check_managed(user: str, existing: tuple[bool, bool]) -> None:
-    superuser, managed = existing
+def _check_managed(user: str, existing: tuple[bool, bool, bool]) -> None:
+    superuser, managed, powerful = existing
     if superuser:
         raise LoginError(f"{user!r} is a superuser: asp-telemetry never changes superusers")
     if not managed:
         raise LoginError(
             f"the role {user!r} exists and was not made by asp-telemetry db grant-login: asp-telemetry changes "
             "only the logins it made. Choose another name."
+        )
+    if powerful:
+        raise LoginError(
+            f"{user!r} was given CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS since grant-login made it: "
+            "asp-telemetry leaves it alone"
         )
 
 
@@ -85,13 +92,19 @@ def grant_login(info: ConnectionInfo, role: str, user: str, password: str) -> bo
         existing = _existing(conn, user)
         if existing is not None:
             _check_managed(user, existing)
-        verifier = conn.pgconn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256").decode()
-        attributes = sql.SQL(
-            "login password {} nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit"
-        ).format(sql.Literal(verifier))
-        verb = sql.SQL("alter role" if existing else "create role")
+        verifier = sql.Literal(
+            conn.pgconn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256").decode()
+        )
+        if existing:
+            # checked above: not a superuser, no other power (and only a superuser may even
+            # name those attributes in ALTER ROLE)
+            statement = sql.SQL("alter role {} login password {}").format(sql.Identifier(user), verifier)
+        else:
+            statement = sql.SQL(
+                "create role {} login password {} nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit"
+            ).format(sql.Identifier(user), verifier)
         try:
-            conn.execute(sql.SQL("{} {} {}").format(verb, sql.Identifier(user), attributes))
+            conn.execute(statement)
         except psycopg.errors.DuplicateObject:
             raise LoginError(f"the role {user!r} was just created by someone else: nothing changed") from None
         conn.execute(sql.SQL("comment on role {} is {}").format(sql.Identifier(user), sql.Literal(LOGIN_MARKER)))
