@@ -28,7 +28,7 @@ def transform(select: list[NodeSelector] | None = None, full_refresh: bool = Fal
     that is not one fails the run before anything is built)."""
     logger = get_run_logger()
     selectors = [build.check_selector(item) for item in select or []]
-    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh is True else [])]
+    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else [])]
     with exclusive(database()):
         result = dbt_build(args)
     create_table_artifact(
