@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -61,8 +62,9 @@ def test_the_postgres_sink_copies_straight_into_raw(db):
 
 def _url(info: ConnectionInfo) -> str:
     host = info.host
-    return f"postgresql://{info.user}@/{info.dbname}?host={host}&port={info.port}" if host.startswith("/") else \
-        f"postgresql://{info.user}@{host}:{info.port}/{info.dbname}"
+    user = info.user + (f":{quote(info.password.get_secret_value(), safe='')}" if info.password else "")
+    return f"postgresql://{user}@/{info.dbname}?host={host}&port={info.port}" if host.startswith("/") else \
+        f"postgresql://{user}@{host}:{info.port}/{info.dbname}"
 
 
 @pytest.fixture
