@@ -192,3 +192,28 @@ def test_helpers_see_what_they_look_for():
     password = Password("%")
     assert password.seen_in(f"xx {password.fragments[1]} yy") and not password.seen_in("nothing")
     assert all(c not in string.hexdigits for fragment in password.fragments for c in fragment)
+
+
+def test_a_transform_run_as_a_login_records_no_password(prefect_server, db, tcp_address, login, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    from flows.transform import transform
+
+    user, password = login
+    for name in connection.LIBPQ_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ASP_DATABASE_URL", _encoded_url(password, *tcp_address, user, db.dbname))
+    state = transform(return_state=True)
+    assert state.is_completed(), state.message
+    APILogWorker.drain_all(timeout=30)
+    flow_run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    assert artifacts and logs
+    said = "\n".join([*(log.message for log in logs),
+                      *(str(artifact.data) + str(artifact.description) for artifact in artifacts)])
+    assert "stg_asp__task_metadata" in said
+    assert not password.seen_in(said), said
