@@ -21,6 +21,7 @@ import pwd
 import re
 import shlex
 import subprocess
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -135,8 +136,10 @@ def start(listen: Listen | None = None, *, exact: bool = False) -> EmbeddedServe
     pgdata = data_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = _server(pgdata)
-        with server._lock:
+        # the inter-process lock is a file lock, which threads of one process share
+        with _thread_lock:
+            server = _server(pgdata)
+        with _thread_lock, server._lock:
             auth_changed = server.write_auth_files()
             running = _postmaster(pgdata)
             if running is None:
@@ -203,6 +206,7 @@ def _describe_tcp(tcp: Listen | None) -> str:
 
 
 _servers: dict[Path, object] = {}
+_thread_lock = threading.RLock()
 
 
 def _server(pgdata: Path):
@@ -302,7 +306,7 @@ def _write_auth_files(pgdata: Path, system_user: str | None) -> bool:
                 continue
         except FileNotFoundError:
             pass
-        temporary = path.with_name(f".{name}.asp-new")
+        temporary = path.with_name(f".{name}.{os.getpid()}.asp-new")
         temporary.write_text(content)
         temporary.chmod(0o600)
         if system_user is not None:
