@@ -253,7 +253,7 @@ def test_first_build_runs_every_node_and_every_unit_test(grown):
     assert totals["seed"] == {"success": 5}
     assert set(totals["unit_test"]) == {"pass"} and totals["unit_test"]["pass"] >= 17
     # the only warning: D3's effort_to_fix_json holds a number as a string
-    assert [node.label for node in first.warned_nodes] == ["expression_is_true(effort_to_fix_json) on asp.defect_log"]
+    assert [node.label for node in first.warned_nodes] == ["satisfies(effort_to_fix_json) on asp.defect_log"]
     assert first.success and not first.failed_nodes
 
 
