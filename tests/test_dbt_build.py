@@ -31,9 +31,12 @@ WITHOUT_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
 def contract() -> dict[str, dict]:
-    """The marts' YAML: model name -> {columns, ...}."""
-    with (PROJECT_DIR / "models" / "marts" / "_marts__models.yml").open() as handle:
-        return {model["name"]: model for model in yaml.safe_load(handle)["models"]}
+    """The marts' YAML (one file per domain): model name -> {columns, ...}."""
+    models = {}
+    for path in sorted((PROJECT_DIR / "models" / "marts").glob("*/_*__models.yml")):
+        with path.open() as handle:
+            models.update({model["name"]: model for model in yaml.safe_load(handle)["models"]})
+    return models
 
 
 # metrics.md, "The marts: what BI tools rely on": keys and columns of the public contract.

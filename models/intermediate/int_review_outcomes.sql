@@ -1,20 +1,16 @@
 {#-
-    What each review phase R (every agent_roles phase of class appraisal) did with each
-    task's defects, metrics.md "Review effectiveness": true positives, false positives,
-    pending validations and misses among the defects removed in R, and the real defects that
-    escaped R (present when it ran, found later). One row per (task, review phase) with
-    anything to count. mart_review_effectiveness sums it over all tasks; the bootstrap
-    snapshot sums it over a period's tasks, so the counting rule lives here only.
+    What each review phase R (int_review_phases) did with each task's defects, metrics.md
+    "Review effectiveness": true positives, false positives, pending validations and misses
+    among the defects removed in R, and the real defects that escaped R (present when it ran,
+    found later). One row per (task, review phase) with anything to count.
+    mart_review_effectiveness sums it over all tasks, mart_bootstrap_snapshot over a period's
+    tasks, so the counting rule lives here only.
 -#}
 
 with
 
 review_phases as (
-    select
-        agent_role as review_phase,
-        phase_order
-    from {{ ref('agent_roles') }}
-    where phase_class = 'appraisal'
+    select * from {{ ref('int_review_phases') }}
 ),
 
 defects as (

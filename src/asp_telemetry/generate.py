@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from asp_telemetry.errors import InvalidInput
+
 PIPELINE = ("Planning", "Design", "DesignReview", "Code", "CodeReview", "Test", "Postmortem")
 PHASE_ORDER = {role: order for order, role in enumerate(PIPELINE, start=1)}
 
@@ -386,11 +388,11 @@ def generate(
     the number of workers.
     """
     if tasks < 1:
-        raise ValueError(f"--tasks must be at least 1 (got {tasks})")
+        raise InvalidInput(f"--tasks must be at least 1 (got {tasks})")
     if days < 1:
-        raise ValueError(f"--days must be at least 1 (got {days})")
+        raise InvalidInput(f"--days must be at least 1 (got {days})")
     if tasks_per_file < 1:
-        raise ValueError(f"--tasks-per-file must be at least 1 (got {tasks_per_file})")
+        raise InvalidInput(f"--tasks-per-file must be at least 1 (got {tasks_per_file})")
     end = (end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)).astimezone(UTC)
     start = end - timedelta(days=days)
     out.mkdir(parents=True, exist_ok=True)

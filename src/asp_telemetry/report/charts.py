@@ -59,11 +59,7 @@ def cost_against_complexity(points: list[dict], models: list[dict]) -> Panel:
     model = next((m for m in models if m["target"] == "api_cost_usd"), None)
     caption = f"{len(points)} completed tasks (marts.mart_probe_dataset)"
     if model and model["n"] and model["n"] >= 3 and model["sigma"] is not None and model["sxx"]:
-        fit = Regression(
-            n=model["n"], x_avg=float(model["x_avg"]), sxx=float(model["sxx"]), beta0=float(model["beta0"]),
-            beta1=float(model["beta1"]), r_squared=float(model["r_squared"] or 0), sigma=float(model["sigma"]),
-            significance=None,
-        )
+        fit = Regression.model_validate(model)
         grid = [min(xs) + (max(xs) - min(xs)) * i / 60 for i in range(61)]
         bands = [prediction_interval(fit, x, 0.70) for x in grid]
         figure.add_trace(go.Scatter(x=grid, y=[b.high for b in bands], mode="lines", line=dict(width=0),
