@@ -169,13 +169,11 @@ class _TaskSimulator:
 
         clock = self.created_at
         present: list[dict] = []  # defects injected and not yet removed
-        injected_total = 0
         for role in PIPELINE[:last_phase]:
             clock, execution_records = self._execute(role, clock, work=1.0)
             yield from execution_records
             if role in INJECTION_RATE:
                 count = _poisson(rng, INJECTION_RATE[role] * self.actual_complexity)
-                injected_total += count
                 present.extend({"phase_injected": role} for _ in range(count))
             if role in REMOVAL_YIELD:
                 clock, found = yield from self._remove_defects(role, clock, present)
@@ -347,12 +345,6 @@ def _task_records(seed: int, number: int, tasks: int, start: datetime, end: date
     # Evenly spaced with jitter: created_at increases with the task number.
     created_at = start + timedelta(seconds=span * (number - rng.random()) / tasks)
     return _TaskSimulator(rng, seed, number, created_at, now=end).records()
-
-
-def iter_records(tasks: int, seed: int, start: datetime, end: datetime) -> Iterator[dict]:
-    """Every native record of `tasks` simulated tasks created between start and end."""
-    for number in range(1, tasks + 1):
-        yield from _task_records(seed, number, tasks, start, end)
 
 
 def _write_file(path: Path, seed: int, numbers: range, tasks: int, start: datetime, end: datetime) -> dict[str, int]:
