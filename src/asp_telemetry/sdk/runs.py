@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from asp_telemetry.sdk import otel
-from asp_telemetry.sdk import writer as writer_module
+from asp_telemetry.sdk import delivery
 
 logger = logging.getLogger("asp_telemetry.sdk")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,7 +156,7 @@ class AgentRun:
 
 def _non_negative(value: Any, name: str) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-        writer_module.count_error(f"{name} must be a non-negative number, got {value!r}: ignored")
+        delivery.count_error(f"{name} must be a non-negative number, got {value!r}: ignored")
         return False
     return True
 
@@ -183,7 +183,7 @@ def _begin(role: str, task_id: Any, iteration: int | None, model: str | None, pr
         try:
             run.span = otel.start_agent_span(run)
         except Exception as exc:  # noqa: BLE001 - a tracing problem must not stop the agent
-            writer_module.count_error(f"could not start an OpenTelemetry span: {exc!r}")
+            delivery.count_error(f"could not start an OpenTelemetry span: {exc!r}")
     run._token = _current_run.set(run)
     return run
 
@@ -200,13 +200,13 @@ def _end(run: AgentRun, error: BaseException | None) -> None:
         if run.span is not None:
             otel.end_agent_span(run.span, run, error)
         if run.task_id is None:
-            writer_module.count_dropped(
+            delivery.count_dropped(
                 f"a {run.role} run had no task id: pass the task id parameter or use `with asp.task(...)`"
             )
             return
-        writer_module.writer().submit(run)
+        delivery.writer().submit(run)
     except Exception as exc:  # noqa: BLE001 - the SDK never raises into the agent
-        writer_module.count_error(f"could not record a {run.role} run: {exc!r}")
+        delivery.count_error(f"could not record a {run.role} run: {exc!r}")
 
 
 def _task_id_getter(fn: Callable, task_id_param: str | None) -> Callable[[tuple, dict], Any]:
@@ -318,7 +318,7 @@ def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None
                  model: str | None = None) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_usage outside a tracked agent run: ignored")
+        delivery.count_error("record_usage outside a tracked agent run: ignored")
         return
     run.record_usage(tokens_in, tokens_out, cost_usd, model)
 
@@ -326,7 +326,7 @@ def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None
 def record_tool_call(name: str | None = None) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_tool_call outside a tracked agent run: ignored")
+        delivery.count_error("record_tool_call outside a tracked agent run: ignored")
         return
     run.record_tool_call(name)
 
@@ -334,6 +334,6 @@ def record_tool_call(name: str | None = None) -> None:
 def record_metric(metric_type: str, value: float, unit: str) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_metric outside a tracked agent run: ignored")
+        delivery.count_error("record_metric outside a tracked agent run: ignored")
         return
     run.record_metric(metric_type, value, unit)
