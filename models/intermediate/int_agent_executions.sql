@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='execution_key',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['execution_key'], 'unique': true},
             {'columns': ['last_loaded_at']},

@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='task_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['task_id'], 'unique': true},
             {'columns': ['last_loaded_at']},

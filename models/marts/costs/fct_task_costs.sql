@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='task_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['source_changed_at']},
         ],
@@ -146,32 +143,4 @@ final as (
     left join defect_counts on defect_counts.task_id = task_ids.task_id
 )
 
-select
-    task_id,
-    project_id,
-    task_type,
-    status,
-    estimated_complexity,
-    actual_complexity,
-    actual_latency_ms,
-    actual_tokens_in,
-    actual_tokens_out,
-    actual_tokens,
-    actual_api_cost_usd,
-    tool_calls,
-    retries,
-    estimated_latency_ms,
-    estimated_tokens,
-    estimated_api_cost_usd,
-    cost_estimate_error_pct,
-    cost_performance_index,
-    defect_count,
-    defect_density,
-    false_positive_count,
-    executions,
-    cost_rows,
-    created_at,
-    completed_at,
-    has_task_metadata,
-    source_changed_at
-from final
+select * from final

@@ -122,19 +122,4 @@ final as (
     cross join window_bounds
 )
 
-select
-    agent_role,
-    tasks_executed,
-    total_cost_usd,
-    avg_latency_ms,
-    total_tokens,
-    tasks_executed_30d,
-    total_cost_usd_30d,
-    avg_latency_ms_30d,
-    total_tokens_30d,
-    executions,
-    executions_30d,
-    phase_order,
-    window_start,
-    as_of
-from final
+select * from final
