@@ -89,7 +89,13 @@ MART_KEYS = {
     "mart_probe_dataset": ("task_id",),
     "mart_probe_model": ("target",),
     "mart_bootstrap_status": ("capability_name",),
+    # marts beyond metrics.md's table: every PROBE scope, and the snapshot a period records
+    "mart_probe_fits": ("target", "task_type", "project_id"),
+    "mart_bootstrap_snapshot": ("capability_name",),
 }
+# the build's clock, by definition different from one build to the next
+CLOCK_COLUMNS = {"as_of", "window_start", "period_start", "period_end", "measurement_period_start",
+                 "measurement_period_end"}
 
 
 # --- the data set --------------------------------------------------------------------------
@@ -240,9 +246,11 @@ def grown(make_database, tmp_path_factory):
     incremental = build_ok(info, "--target-path", target, *WITHOUT_UNIT_TESTS)
     incremental_tables = {name: read_table(info, f"marts.{name}") for name in MART_KEYS}
     incremental_tables["int_agent_executions"] = read_table(info, "intermediate.int_agent_executions")
+    incremental_tables["int_bootstrap_period"] = read_table(info, "intermediate.int_bootstrap_period")
     refreshed = build_ok(info, "--target-path", target, "--full-refresh", *WITHOUT_UNIT_TESTS)
     refreshed_tables = {name: read_table(info, f"marts.{name}") for name in MART_KEYS}
     refreshed_tables["int_agent_executions"] = read_table(info, "intermediate.int_agent_executions")
+    refreshed_tables["int_bootstrap_period"] = read_table(info, "intermediate.int_bootstrap_period")
     return {
         "info": info, "target": target, "first": first, "incremental": incremental, "refreshed": refreshed,
         "incremental_tables": incremental_tables, "refreshed_tables": refreshed_tables,
@@ -270,8 +278,7 @@ def test_incremental_run_recomputes_only_what_changed(grown):
 
 def test_incremental_tables_equal_a_full_refresh(grown):
     def canonical(rows):
-        # as_of and window_start are the build's clock, by definition different
-        rows = [{k: v for k, v in row.items() if k not in {"as_of", "window_start"}} for row in rows]
+        rows = [{k: v for k, v in row.items() if k not in CLOCK_COLUMNS} for row in rows]
         return sorted(rows, key=lambda row: repr(list(row.values())))
 
     for name, rows in grown["refreshed_tables"].items():
@@ -283,19 +290,21 @@ def test_mart_matches_metrics_md(grown, mart):
     info = grown["info"]
     actual_rows = grown["incremental_tables"][mart]
     as_of = grown["incremental_tables"]["mart_cost_by_agent_role"][0]["as_of"]
-    expected_rows = expected_marts(read_raw(info), as_of)[mart]
+    period = grown["incremental_tables"]["int_bootstrap_period"][0]
+    expected_rows = expected_marts(read_raw(info), as_of, (period["period_start"], period["period_end"]))[mart]
     key = MART_KEYS[mart]
 
     def index(rows):
         return {tuple(row[k] for k in key): row for row in rows}
 
     actual, expected = index(actual_rows), index(expected_rows)
+    assert expected, f"the data set gives {mart} no row to compare"
     assert sorted(actual, key=repr) == sorted(expected, key=repr)
     for row_key, expected_row in expected.items():
         for column, value in expected_row.items():
             assert close(actual[row_key][column], value), (mart, row_key, column, actual[row_key][column], value)
-    compared = {column for row in expected_rows for column in row} or set(METRICS_MD_COLUMNS[mart])
-    assert set(METRICS_MD_COLUMNS[mart]) <= compared, set(METRICS_MD_COLUMNS[mart]) - compared
+    compared = {column for row in expected_rows for column in row} or set(METRICS_MD_COLUMNS.get(mart, ()))
+    assert set(METRICS_MD_COLUMNS.get(mart, ())) <= compared, set(METRICS_MD_COLUMNS.get(mart, ())) - compared
 
 
 def test_contract_yaml_starts_with_the_metrics_md_columns():
