@@ -27,10 +27,9 @@
         {{ select_groups }}
         x,
         y,
-        x - avg(x) over by_group as dx,
-        y - avg(y) over by_group as dy
+        x - avg(x) over ({{ 'partition by ' ~ groups if groups }}) as dx,
+        y - avg(y) over ({{ 'partition by ' ~ groups if groups }}) as dy
     from {{ observations }}
-    window by_group as ({{ 'partition by ' ~ groups if groups }})
 ),
 
 {{ name }}_sums as (

@@ -33,29 +33,32 @@ defects_seen_by_review as (
         review_phases.review_phase,
         defects.phase_removed = review_phases.review_phase as removed_in_review,
         defects.is_real
-            and defects.injected_order < review_phases.phase_order
-            and defects.removed_order > review_phases.phase_order as escaped_review,
+        and defects.injected_order < review_phases.phase_order
+        and defects.removed_order > review_phases.phase_order as escaped_review,
         defects.is_real,
         defects.flagged_by_agent,
         defects.validated_by_human,
         defects.false_positive
     from review_phases
     inner join defects
-        on defects.phase_removed = review_phases.review_phase
-        or (
-            defects.is_real
-            and defects.injected_order < review_phases.phase_order
-            and defects.removed_order > review_phases.phase_order
-        )
+        on
+            defects.phase_removed = review_phases.review_phase
+            or (
+                defects.is_real
+                and defects.injected_order < review_phases.phase_order
+                and defects.removed_order > review_phases.phase_order
+            )
 ),
 
 final as (
     select
         task_id,
         review_phase,
-        count(*) filter (where removed_in_review and flagged_by_agent and validated_by_human and is_real) as true_positives,
+        count(*) filter (where removed_in_review and flagged_by_agent and validated_by_human and is_real)
+            as true_positives,
         count(*) filter (where removed_in_review and flagged_by_agent and false_positive) as false_positives,
-        count(*) filter (where removed_in_review and flagged_by_agent and is_real and not validated_by_human) as pending_validation,
+        count(*) filter (where removed_in_review and flagged_by_agent and is_real and not validated_by_human)
+            as pending_validation,
         count(*) filter (where removed_in_review and not flagged_by_agent and is_real) as missed_in_phase,
         count(*) filter (where escaped_review) as escapes
     from defects_seen_by_review

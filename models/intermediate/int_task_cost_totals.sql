@@ -41,7 +41,7 @@ current_row_counts as (
         task_id,
         sum(metric_rows) as cost_rows
     from {{ ref('int_agent_executions') }}
-    where task_id = any(array(select task_id from candidate_tasks))
+    where task_id = any(array(select candidate_tasks.task_id from candidate_tasks))
     group by task_id
 ),
 
@@ -67,7 +67,7 @@ executions as (
         last_loaded_at
     from {{ ref('int_agent_executions') }}
     {% if is_incremental() %}
-    where task_id = any(array(select task_id from touched_tasks))
+    where task_id = any(array(select touched_tasks.task_id from touched_tasks))
     {% endif %}
 ),
 

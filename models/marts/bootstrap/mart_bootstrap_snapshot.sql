@@ -17,17 +17,17 @@
 
 with
 
-period as (
+snapshot_period as (
     select * from {{ ref('int_bootstrap_period') }}
 ),
 
 period_tasks as (
-    select tasks.task_id
-    from {{ ref('stg_asp__task_metadata') }} as tasks
-    cross join period
+    select task_metadata.task_id
+    from {{ ref('stg_asp__task_metadata') }} as task_metadata
+    cross join snapshot_period
     where
-        tasks.period_at >= period.period_start
-        and tasks.period_at < period.period_end
+        task_metadata.period_at >= snapshot_period.period_start
+        and task_metadata.period_at < snapshot_period.period_end
 ),
 
 completed_tasks as (
@@ -85,8 +85,8 @@ review_capabilities as (
         review_phase
     from (
         values
-            ('ReviewAgent_Design', 'DesignReview'),
-            ('ReviewAgent_Code', 'CodeReview')
+        ('ReviewAgent_Design', 'DesignReview'),
+        ('ReviewAgent_Code', 'CodeReview')
     ) as review_capabilities (capability_name, review_phase)
 ),
 
@@ -148,7 +148,9 @@ evaluated as (
         metric_directions.direction,
         measurements.secondary_metrics_json,
         coalesce(
-            {{ meets_target('measurements.metric_value', 'capabilities.primary_metric_target', 'metric_directions.direction') }},
+            {{ meets_target(
+                'measurements.metric_value', 'capabilities.primary_metric_target', 'metric_directions.direction'
+            ) }},
             false
         ) as meets_target
     from measurements
@@ -175,10 +177,10 @@ final as (
             trim_scale(evaluated.primary_metric_target), replace(evaluated.direction, '_', ' ')
         ) as graduation_notes,
         evaluated.secondary_metrics_json,
-        period.period_start as measurement_period_start,
-        period.period_end as measurement_period_end
+        snapshot_period.period_start as measurement_period_start,
+        snapshot_period.period_end as measurement_period_end
     from evaluated
-    cross join period
+    cross join snapshot_period
 )
 
 select * from final

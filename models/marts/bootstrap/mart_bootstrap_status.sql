@@ -37,8 +37,9 @@ final as (
         case
             when snapshots.graduation_criteria_met then 'Ready to Graduate'
             when metric_directions.direction is null then 'Unknown Metric'
-            when {{ meets_target('snapshots.primary_metric_value', 'snapshots.primary_metric_target', 'metric_directions.direction') }}
-                then 'On Track'
+            when {{ meets_target(
+                'snapshots.primary_metric_value', 'snapshots.primary_metric_target', 'metric_directions.direction'
+            ) }} then 'On Track'
             else 'Needs Improvement'
         end as status_indicator,
         snapshots.measured_at,

@@ -68,7 +68,7 @@ executions as (
         last_loaded_at
     from {{ ref('int_agent_executions') }}
     {% if is_incremental() %}
-    where execution_date in (select execution_date from touched_dates)
+    where execution_date in (select touched_dates.execution_date from touched_dates)
     {% endif %}
 ),
 

@@ -57,7 +57,7 @@ tasks as (
     from {{ ref('stg_asp__task_metadata') }}
     {% if is_incremental() %}
     -- a semi-join: an index lookup per task for a few changed tasks, one hash join for many
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -77,7 +77,7 @@ cost_totals as (
         last_loaded_at
     from {{ ref('int_task_cost_totals') }}
     {% if is_incremental() %}
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -89,7 +89,7 @@ defect_counts as (
         max(updated_at) as updated_at
     from {{ ref('int_defects_phased') }}
     {% if is_incremental() %}
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
     group by task_id
 ),
@@ -122,7 +122,9 @@ final as (
         tasks.estimated_api_cost_usd,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
-                then {{ ratio_pct('cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd') }}
+                then {{ ratio_pct(
+                    'cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd'
+                ) }}
         end as cost_estimate_error_pct,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0

@@ -29,25 +29,45 @@ observations as (
     from dataset
     cross join lateral (
         values
-            ('latency_ms', dataset.actual_latency_ms),
-            ('tokens', dataset.actual_tokens),
-            ('api_cost_usd', dataset.actual_api_cost_usd)
+        ('latency_ms', dataset.actual_latency_ms),
+        ('tokens', dataset.actual_tokens),
+        ('api_cost_usd', dataset.actual_api_cost_usd)
     ) as target_values (target, y)
 ),
 
 scoped_observations as (
-    select target, null::text as task_type, null::text as project_id, x, y
+    select
+        target,
+        null::text as task_type,
+        null::text as project_id,
+        x,
+        y
     from observations
     union all
-    select target, task_type, null::text as project_id, x, y
+    select
+        target,
+        task_type,
+        null::text as project_id,
+        x,
+        y
     from observations
     where task_type is not null
     union all
-    select target, null::text as task_type, project_id, x, y
+    select
+        target,
+        null::text as task_type,
+        project_id,
+        x,
+        y
     from observations
     where project_id is not null
     union all
-    select target, task_type, project_id, x, y
+    select
+        target,
+        task_type,
+        project_id,
+        x,
+        y
     from observations
     where task_type is not null and project_id is not null
 ),
@@ -93,9 +113,10 @@ final as (
         fits.averaging_beta1
     from scopes
     left join fits
-        on fits.target = scopes.target
-        and fits.task_type is not distinct from scopes.task_type
-        and fits.project_id is not distinct from scopes.project_id
+        on
+            fits.target = scopes.target
+            and fits.task_type is not distinct from scopes.task_type
+            and fits.project_id is not distinct from scopes.project_id
 )
 
 select * from final
