@@ -146,7 +146,8 @@ def markdown(results: dict[str, Any]) -> str:
         "are noisy: every figure is the median of repeated runs, with its range.",
         f"- Data set: {_n(data['tasks'])} synthetic tasks over {data['days']} days "
         f"(`asp-telemetry generate`): {', '.join(f'{_n(n)} {t}' for t, n in data['records'].items())} records, "
-        f"{_n(data['rows_loaded'])} rows once loaded. {settings['repeats']} run{'s' if settings['repeats'] != 1 else ''} of each measurement, "
+        f"{_n(data['rows_loaded'])} rows once loaded. "
+        f"{settings['repeats']} run{'s' if settings['repeats'] != 1 else ''} of each measurement, "
         f"{settings['query_repeats']} of each query (after a warm-up).",
         "",
         "## Summary",

@@ -164,28 +164,31 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime,
         estimated_cost = json_number(estimate, "api_cost_usd", "api_cost")
         both = actual_cost not in (None, 0) and estimated_cost not in (None, 0)
         defect_count = sum(1 for defect in real if defect["task_id"] == task_id)
-        task_costs.append({
-            "task_id": task_id,
-            "project_id": task.get("project_id") or (_max(run["project_id"] for run in task_runs) if task_runs else None),
-            "task_type": task.get("task_type"),
-            "status": task.get("status"),
-            "estimated_complexity": task.get("estimated_complexity"),
-            "actual_complexity": task.get("actual_complexity"),
-            "actual_latency_ms": total("latency_ms"),
-            "actual_tokens_in": total("tokens_in"),
-            "actual_tokens_out": total("tokens_out"),
-            "actual_tokens": total("tokens_in") + total("tokens_out") if task_runs else None,
-            "actual_api_cost_usd": actual_cost,
-            "tool_calls": total("tool_calls"),
-            "retries": total("retries"),
-            "estimated_latency_ms": json_number(estimate, "latency_ms"),
-            "estimated_tokens": json_number(estimate, "tokens"),
-            "estimated_api_cost_usd": estimated_cost,
-            "cost_estimate_error_pct": ratio(actual_cost - estimated_cost, estimated_cost, 100) if both else None,
-            "cost_performance_index": ratio(estimated_cost, actual_cost) if both else None,
-            "defect_count": defect_count,
-            "defect_density": ratio(defect_count, task.get("actual_complexity")),
-        })
+        task_costs.append(
+            {
+                "task_id": task_id,
+                "project_id": task.get("project_id")
+                or (_max(run["project_id"] for run in task_runs) if task_runs else None),
+                "task_type": task.get("task_type"),
+                "status": task.get("status"),
+                "estimated_complexity": task.get("estimated_complexity"),
+                "actual_complexity": task.get("actual_complexity"),
+                "actual_latency_ms": total("latency_ms"),
+                "actual_tokens_in": total("tokens_in"),
+                "actual_tokens_out": total("tokens_out"),
+                "actual_tokens": total("tokens_in") + total("tokens_out") if task_runs else None,
+                "actual_api_cost_usd": actual_cost,
+                "tool_calls": total("tool_calls"),
+                "retries": total("retries"),
+                "estimated_latency_ms": json_number(estimate, "latency_ms"),
+                "estimated_tokens": json_number(estimate, "tokens"),
+                "estimated_api_cost_usd": estimated_cost,
+                "cost_estimate_error_pct": ratio(actual_cost - estimated_cost, estimated_cost, 100) if both else None,
+                "cost_performance_index": ratio(estimated_cost, actual_cost) if both else None,
+                "defect_count": defect_count,
+                "defect_density": ratio(defect_count, task.get("actual_complexity")),
+            }
+        )
     marts["fct_task_costs"] = task_costs
     task_costs_by_id = {task["task_id"]: task for task in task_costs}
 
@@ -384,7 +387,9 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime,
             status = "Ready to Graduate"
         elif direction is None:
             status = "Unknown Metric"
-        elif (direction == "lower_is_better" and value <= target) or (direction == "higher_is_better" and value >= target):
+        elif (direction == "lower_is_better" and value <= target) or (
+            direction == "higher_is_better" and value >= target
+        ):
             status = "On Track"
         else:
             status = "Needs Improvement"

@@ -41,7 +41,9 @@ def test_estimate_matches_an_independent_computation(analytics_db):
         assert item.significance == pytest.approx(reference.pvalue, rel=1e-6, abs=1e-300)
         n = len(x)
         sigma = np.sqrt(((y - reference.intercept - reference.slope * x) ** 2).sum() / (n - 2))
-        half = stats.t.ppf(0.85, n - 2) * sigma * np.sqrt(1 + 1 / n + (22 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        half = (
+            stats.t.ppf(0.85, n - 2) * sigma * np.sqrt(1 + 1 / n + (22 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        )
         assert item.projection == pytest.approx(reference.intercept + reference.slope * 22, rel=1e-9)
         assert item.interval_70.high == pytest.approx(item.projection + half, rel=1e-9)
 
@@ -102,7 +104,9 @@ def test_plan_records_the_estimate_on_a_new_task(make_database, tmp_path):
     info = make_database("asp_plan")
     files = generate.generate(120, seed=3, out=tmp_path / "data", workers=1).files
     loading.load_paths(info, files)
-    assert build.run_build(info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]).success
+    assert build.run_build(
+        info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]
+    ).success
     result = run_cli("plan", "NEW-1", "--complexity", "24", "--task-type", "api", "--description", "Add OAuth login",
                      env=cli_environment(info, COLUMNS="160"))
     assert "recorded task NEW-1 (pending)" in result.stdout

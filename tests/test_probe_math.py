@@ -136,11 +136,21 @@ def test_prediction_intervals_match_the_textbook_formula(fitted):
     n = len(x)
     s = np.sqrt(((y - (intercept + slope * x)) ** 2).sum() / (n - 2))
     for confidence, interval in ((0.70, result.interval_70), (0.90, result.interval_90)):
-        half = stats.t.ppf(0.5 + confidence / 2, n - 2) * s * np.sqrt(1 + 1 / n + (xk - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        half = (
+            stats.t.ppf(0.5 + confidence / 2, n - 2)
+            * s
+            * np.sqrt(1 + 1 / n + (xk - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        )
         assert interval.low == pytest.approx(max(0, intercept + slope * xk - half), rel=1e-9)
         assert interval.high == pytest.approx(intercept + slope * xk + half, rel=1e-9)
     assert result.projection == pytest.approx(intercept + slope * xk, rel=1e-9)
-    assert result.interval_90.low < result.interval_70.low < result.projection < result.interval_70.high < result.interval_90.high
+    assert (
+        result.interval_90.low
+        < result.interval_70.low
+        < result.projection
+        < result.interval_70.high
+        < result.interval_90.high
+    )
 
 
 def test_lower_bound_is_clamped_at_zero(fitted):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from asp_telemetry.sdk import otel as _otel
 from asp_telemetry.sdk import delivery as _delivery
+from asp_telemetry.sdk import otel as _otel
 from asp_telemetry.sdk.config import SdkConfig
-from asp_telemetry.sdk.tasks_and_defects import record_defect, record_task
+from asp_telemetry.sdk.delivery import SdkStats
 from asp_telemetry.sdk.runs import (
     AgentRun,
     agent_run,
@@ -19,7 +19,7 @@ from asp_telemetry.sdk.runs import (
     task,
     track_agent,
 )
-from asp_telemetry.sdk.delivery import SdkStats
+from asp_telemetry.sdk.tasks_and_defects import record_defect, record_task
 
 
 def configure(

@@ -17,8 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asp_telemetry.sdk import otel
-from asp_telemetry.sdk import delivery
+from asp_telemetry.sdk import delivery, otel
 
 logger = logging.getLogger("asp_telemetry.sdk")
 F = TypeVar("F", bound=Callable[..., Any])
