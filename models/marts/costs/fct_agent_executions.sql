@@ -18,6 +18,10 @@
 
 with
 
+executions as (
+    select * from {{ ref('int_agent_executions') }}
+),
+
 final as (
     select
         execution_key,
@@ -41,7 +45,7 @@ final as (
         peak_memory_mb,
         metric_rows,
         last_loaded_at
-    from {{ ref('int_agent_executions') }} as executions
+    from executions
     {% if is_incremental() %}
     where
         executions.last_loaded_at > {{ incremental_watermark() }}
