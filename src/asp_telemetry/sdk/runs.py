@@ -208,6 +208,27 @@ def _end(run: AgentRun, error: BaseException | None) -> None:
         delivery.count_error(f"could not record a {run.role} run: {exc!r}")
 
 
+class _Tracked:
+    """What every tracked run does around the agent's code: its span is current during the
+    call, and the run ends (and is recorded) however the call ends. A class, not
+    @contextmanager: it runs on the caller's thread for every call."""
+
+    __slots__ = ("run", "_span")
+
+    def __init__(self, run: AgentRun):
+        self.run = run
+        self._span = otel.current(run.span)
+
+    def __enter__(self) -> AgentRun:
+        self._span.__enter__()
+        return self.run
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        self._span.__exit__(kind, error, traceback)
+        _end(self.run, error)
+        return False
+
+
 def _task_id_getter(fn: Callable, task_id_param: str | None) -> Callable[[tuple, dict], Any]:
     """Compile `task_id_param` ("task_id" or "request.task_id") into a fast argument lookup."""
     if not task_id_param:
@@ -258,31 +279,17 @@ def track_agent(
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                run = _begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
-                             subtask_id, project_id)
-                with otel.current(run.span):
-                    try:
-                        result = await fn(*args, **kwargs)
-                    except BaseException as exc:
-                        _end(run, exc)
-                        raise
-                _end(run, None)
-                return result
+                with _Tracked(_begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
+                                     subtask_id, project_id)):
+                    return await fn(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            run = _begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
-                         subtask_id, project_id)
-            with otel.current(run.span):
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    _end(run, exc)
-                    raise
-            _end(run, None)
-            return result
+            with _Tracked(_begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
+                                 subtask_id, project_id)):
+                return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -303,14 +310,8 @@ def agent_run(
     """`with asp.agent_run(task_id=..., role=...) as run:` one execution without a decorator."""
     if not role:
         raise ValueError("agent_run needs role=...")
-    run = _begin(role, task_id, iteration, model, provider, version, subtask_id, project_id)
-    with otel.current(run.span):
-        try:
-            yield run
-        except BaseException as exc:
-            _end(run, exc)
-            raise
-    _end(run, None)
+    with _Tracked(_begin(role, task_id, iteration, model, provider, version, subtask_id, project_id)) as run:
+        yield run
 
 
 def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None = None,
