@@ -2,11 +2,22 @@
     The project's vars (dbt_project.yml, `--vars`), validated and typed before they reach
     SQL: each macro returns a SQL expression built from the parsed value (a number, an
     interval of whole seconds, a timestamp it wrote itself), never the text it was given,
-    and a value it cannot parse fails the build with a message that names the var.
+    and a value it cannot parse fails the build with a message that names the var
+    ("var NAME: expected ..., got ..."). validate_vars() (on-run-start) checks them all before
+    anything runs; the models read each var only through its macro here:
+
+      incremental_lookback      incremental_lookback()      (macro watermark_of)
+      cost_window_days          positive_integer_var(...)   (mart_cost_by_agent_role)
+      error_prone_min_defects   positive_integer_var(...)   (mart_defect_density_by_component)
+      bootstrap_period_days     positive_integer_var(...)   (macro bootstrap_period)
+      as_of                     timestamp_var('as_of')      (mart_cost_by_agent_role)
+      bootstrap_period_start    timestamp_var(...)          (macro bootstrap_period)
+      bootstrap_period_end      timestamp_var(...)          (macro bootstrap_period)
 #}
 
-{% macro incremental_lookback_interval() -%}
-    {#- var incremental_lookback: minutes (a whole number), or '15 minutes', '1 hour 30 minutes' -#}
+{% macro incremental_lookback() -%}
+    {#- var incremental_lookback, the one place it is read: minutes (a whole number), or
+        '15 minutes', '1 hour 30 minutes'; as a SQL interval -#}
     {%- set name = 'incremental_lookback' -%}
     {%- set value = var(name) -%}
     {%- set seconds_per = {
@@ -54,12 +65,21 @@
     {{- return(number | string) -}}
 {%- endmacro %}
 
-{% macro as_of_timestamp() -%}
-    {#- var as_of: an ISO 8601 timestamp with its UTC offset, as a timestamptz; now() when unset -#}
-    {%- set name = 'as_of' -%}
+{% macro timestamp_var(name) -%}
+    {#- a var that is unset or an ISO 8601 timestamp with its UTC offset: none, or the
+        timestamp as a SQL timestamptz literal -#}
+    {%- set parsed = timestamp_var_value(name) -%}
+    {%- if parsed is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return("'" ~ parsed.isoformat(sep=' ', timespec='microseconds') ~ "'::timestamptz") -}}
+{%- endmacro %}
+
+{% macro timestamp_var_value(name) -%}
+    {#- the var `name` parsed into an aware datetime (modules.datetime), or none when unset -#}
     {%- set value = var(name, none) -%}
     {%- if value is none or value == '' -%}
-        {{- return('now()') -}}
+        {{- return(none) -}}
     {%- endif -%}
     {%- set expected = "an ISO 8601 timestamp with its UTC offset, such as '2026-01-31T00:00:00+00:00'" -%}
     {#- YAML may have parsed the value already (a datetime or a date): read it as text -#}
@@ -86,10 +106,10 @@
     {%- if day > (next_month - modules.datetime.timedelta(days=1)).day -%}
         {{ invalid_var(name, value, expected ~ " (a date that exists)") }}
     {%- endif -%}
-    {%- set fraction = ((parts.group(7) or '0') ~ '000000')[:6] -%}
-    {%- set literal = '%04d-%02d-%02d %02d:%02d:%02d.%s%s%02d:%02d' | format(
-        year, month, day, hour, minute, second, fraction, zone[0], zone_hours, zone_minutes) -%}
-    {{- return("'" ~ literal ~ "'::timestamptz") -}}
+    {%- set offset_minutes = (zone_hours * 60 + zone_minutes) * (-1 if zone[0] == '-' else 1) -%}
+    {%- set zone_info = modules.pytz.FixedOffset(offset_minutes) -%}
+    {%- set microseconds = ((parts.group(7) or '0') ~ '000000')[:6] | int -%}
+    {{- return(modules.datetime.datetime(year, month, day, hour, minute, second, microseconds, zone_info)) -}}
 {%- endmacro %}
 
 {% macro invalid_var(name, value, expected) -%}
@@ -100,8 +120,9 @@
 
 {% macro validate_vars() -%}
     {#- on-run-start: every var is checked before anything runs, used by the selected nodes or not -#}
-    {%- do incremental_lookback_interval() -%}
+    {%- do incremental_lookback() -%}
     {%- do positive_integer_var('cost_window_days', largest=36500) -%}
     {%- do positive_integer_var('error_prone_min_defects') -%}
-    {%- do as_of_timestamp() -%}
+    {%- do timestamp_var('as_of') -%}
+    {%- do bootstrap_period() -%}
 {%- endmacro %}

@@ -16,7 +16,7 @@ from support import PROJECT_DIR
 
 from asp_telemetry import roles
 
-MARTS = sorted(path.stem for path in (PROJECT_DIR / "models" / "marts").glob("*.sql"))
+MARTS = sorted(path.stem for path in (PROJECT_DIR / "models" / "marts").rglob("*.sql"))
 PASSWORD = "bi reader's p@ss:w/rd %"
 
 

@@ -20,6 +20,9 @@ INJECTIONS = {
     "cost_window_days": f"1); create table public.{PWNED} (a int); select (1",
     "as_of": f"2026-01-01'::timestamptz as x; create table public.{PWNED} (a int); select '2026-01-01",
     "error_prone_min_defects": f"0 or true; create table public.{PWNED} (a int); select 1",
+    "bootstrap_period_start": f"2026-01-01'::timestamptz; create table public.{PWNED} (a int); select '2026-01-01",
+    "bootstrap_period_end": f"2026-01-01 00:00:00+00'::timestamptz; create table public.{PWNED} (a int); --",
+    "bootstrap_period_days": f"14)); create table public.{PWNED} (a int); select ((1",
 }
 INVALID = [
     ("incremental_lookback", "15 fortnights", "units: seconds, minutes, hours, days, weeks"),
@@ -31,6 +34,10 @@ INVALID = [
     ("as_of", "2026-02-30T00:00:00Z", "a date that exists"),
     ("as_of", "2026-01-31", "with its UTC offset"),
     ("as_of", "yesterday", "an ISO 8601 timestamp"),
+    ("bootstrap_period_end", "2026-01-31", "with its UTC offset"),
+    ("bootstrap_period_start", "2026-13-01T00:00:00Z", "a date and time that exists"),
+    ("bootstrap_period_days", 0, "a whole number from 1 to 3650"),
+    ("bootstrap_period_days", 14.5, "a whole number"),
 ]
 
 
@@ -81,10 +88,29 @@ def test_valid_vars_of_every_form_are_typed_into_the_sql(db, tmp_path):
     assert as_of == datetime(2026, 1, 31, 10, 30, 0, 500000, tzinfo=UTC)
     assert as_of - window_start == timedelta(days=7)
     assert prone is True
-    compiled = (tmp_path / "compiled" / "asp_telemetry" / "models" / "marts"
+    compiled = (tmp_path / "compiled" / "asp_telemetry" / "models" / "marts" / "costs"
                 / "mart_cost_by_agent_role.sql").read_text()
     assert "'2026-01-31 12:30:00.500000+02:00'::timestamptz" in compiled
     assert "make_interval(days => 7)" in compiled
+
+
+def test_the_bootstrap_period_vars_are_typed_into_the_sql(db, tmp_path):
+    variables = "{bootstrap_period_end: '2026-01-31T12:00:00+02:00', bootstrap_period_days: '3'}"
+    result = build.run_build(db, ["--target-path", str(tmp_path), "--vars", variables,
+                                  "--select", "int_bootstrap_period"])
+    assert result.success, result.error or [(n.label, n.message) for n in result.failed_nodes]
+    with connection.connect(db) as conn:
+        start, end = conn.execute("select period_start, period_end from intermediate.int_bootstrap_period").fetchone()
+    assert end == datetime(2026, 1, 31, 10, tzinfo=UTC)
+    assert end - start == timedelta(days=3)
+
+
+def test_a_bootstrap_period_that_ends_before_it_starts_fails_naming_the_var(db, tmp_path):
+    variables = json.dumps({"bootstrap_period_start": "2026-02-01T00:00:00Z",
+                            "bootstrap_period_end": "2026-01-01T00:00:00Z"})
+    result = build.run_build(db, ["--target-path", str(tmp_path), "--vars", variables])
+    assert not result.success and not result.nodes
+    assert "var bootstrap_period_start: expected a timestamp before bootstrap_period_end" in result.error, result.error
 
 
 def test_flow_parameters_accept_node_selectors_only(prefect_server, db, use_database):

@@ -19,7 +19,7 @@ from asp_telemetry.connection import ConnectionInfo
 from asp_telemetry.spec_sql import sample_data
 
 PASSWORD = f"pw {uuid.uuid4().hex[:8]} %@:/'\""
-MARTS = sorted(path.stem for path in (PROJECT_DIR / "models" / "marts").glob("*.sql"))
+MARTS = sorted(path.stem for path in (PROJECT_DIR / "models" / "marts").rglob("*.sql"))
 RAW_TABLES = ["agent_cost_vector", "defect_log", "task_metadata", "bootstrap_metrics", "loads", "rejected_records"]
 DBT_SCHEMAS = ("staging", "intermediate", "marts")
 

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from asp_telemetry import paths
 from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect, scrub
+from asp_telemetry.errors import InvalidInput
 
 FAILING_ROW_SAMPLE = 5
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -49,9 +50,9 @@ _SELECTOR = re.compile(rf"{_SELECTOR_TERM}(?:,{_SELECTOR_TERM})*")
 
 def check_selector(value: str) -> str:
     """A dbt node selector ('marts', 'tag:nightly', '+fct_task_costs', 'path:models/marts'),
-    or ValueError: a selector can never become another dbt argument."""
+    or InvalidInput (a ValueError): a selector can never become another dbt argument."""
     if not isinstance(value, str) or not _SELECTOR.fullmatch(value):
-        raise ValueError(
+        raise InvalidInput(
             f"not a dbt node selector: {value!r} (model, tag:x, path:dir, +model+, @model; no options)"
         )
     return value

@@ -18,6 +18,9 @@ from psycopg import conninfo, sql
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from asp_telemetry import embedded
+from asp_telemetry.errors import DatabaseUnavailable, InvalidInput, NotBuilt
+
+__all__ = ["DatabaseUnavailable"]  # raised here; defined with the other user errors
 
 LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
@@ -88,10 +91,10 @@ def from_url(url: str, source: Literal["url", "test"] = "url", name: str = "the 
     if problem is not None or params is None:
         # raised here, outside the except block: the exception carries no context that
         # could quote the URL
-        raise ValueError(f"cannot parse {name}: {problem}")
+        raise InvalidInput(f"cannot parse {name}: {problem}")
     port = params.get("port")
     if port is not None and not str(port).isdigit():
-        raise ValueError(f"cannot parse {name}: its port is not a number")
+        raise InvalidInput(f"cannot parse {name}: its port is not a number")
     return _complete(params, source, extra_secrets=_raw_passwords(url))
 
 
@@ -175,14 +178,6 @@ def _complete(
     )
 
 
-class DatabaseUnavailable(RuntimeError):
-    def __init__(self, where: str, reason: str):
-        super().__init__(
-            f"cannot connect to PostgreSQL at {where}: {reason.strip()}\n"
-            "Check ASP_DATABASE_URL or the PG* variables, or unset them to use the embedded server."
-        )
-
-
 def _describe_params(params: dict) -> str:
     host = params.get("host") or os.environ.get("PGHOST") or "the default socket"
     port = params.get("port") or os.environ.get("PGPORT") or "5432"
@@ -264,4 +259,4 @@ def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
 def require_built(conn: psycopg.Connection, relation: str) -> None:
     """Fail with what to do when a dbt relation (e.g. marts.fct_task_costs) does not exist yet."""
     if not relation_exists(conn, relation):
-        raise LookupError("the marts are not built yet: run `asp-telemetry build` first")
+        raise NotBuilt("the marts are not built yet: run `asp-telemetry build` first")

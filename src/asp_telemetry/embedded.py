@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from asp_telemetry.errors import EmbeddedServerError, InvalidInput
 from asp_telemetry.paths import asp_home
 
 DATABASE_NAME = "asp_telemetry"
@@ -64,10 +65,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
-class EmbeddedServerError(RuntimeError):
-    """The embedded server could not do what was asked; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class Listen:
     """A TCP address for the embedded server: an IP address, a host name or `*` (all), and a port."""
@@ -85,17 +82,17 @@ def parse_listen(text: str, source: str = "--listen") -> Listen:
     problem = f"{source} must be HOST:PORT (e.g. 127.0.0.1:5433, 0.0.0.0:5433, [::1]:5433)"
     match = re.fullmatch(r"\[(?P<v6>[0-9A-Fa-f:.]+)\]:(?P<port>\d{1,5})|(?P<host>[^:\s]+):(?P<port2>\d{1,5})", value)
     if not match:
-        raise ValueError(f"{problem}, got {value!r}")
+        raise InvalidInput(f"{problem}, got {value!r}")
     host = match["v6"] or match["host"]
     port = int(match["port"] or match["port2"])
     if not 1 <= port <= 65535:
-        raise ValueError(f"{source}: the port must be between 1 and 65535, got {port}")
+        raise InvalidInput(f"{source}: the port must be between 1 and 65535, got {port}")
     if host != "*":
         try:
             ipaddress.ip_address(host)
         except ValueError:
             if match["v6"] or not _HOSTNAME.match(host):
-                raise ValueError(f"{problem}: {host!r} is neither an IP address nor a host name") from None
+                raise InvalidInput(f"{problem}: {host!r} is neither an IP address nor a host name") from None
     return Listen(host, port)
 
 

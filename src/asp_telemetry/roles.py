@@ -16,15 +16,12 @@ from psycopg import sql
 from pydantic import BaseModel
 
 from asp_telemetry.connection import ConnectionInfo, connect
+from asp_telemetry.errors import LoginError
 
 ACCESS_ROLES = ("asp_writer", "asp_transformer", "asp_reader")
 LOGIN_MARKER = "asp-telemetry login: made by asp-telemetry db grant-login"
 # PostgreSQL cuts identifiers at 63 bytes (with a notice only): longer names are refused here.
 LOGIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.@-]{0,62}$")
-
-
-class LoginError(ValueError):
-    """A login cannot be made, changed or removed; the message says why. Nothing changed."""
 
 
 class Login(BaseModel):

@@ -285,7 +285,8 @@ class SourceLoader:
         if self._data.execute("select to_regclass('raw.rejected_records')").fetchone()[0] is None:
             self._data.close()
             raise SchemaNotReady(
-                f"{self.info.describe()} lacks the loader's tables (migration 0004): run `asp-telemetry db upgrade` first"
+                f"{self.info.describe()} lacks the loader's tables (migration 0004): "
+                "run `asp-telemetry db upgrade` first"
             )
         prepare_staging(self._data)
         self._control = connect(self.info, autocommit=True)

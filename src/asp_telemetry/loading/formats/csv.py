@@ -56,7 +56,9 @@ def parse(stream: BinaryIO, table: str | None) -> Iterator[Item]:
             continue
         original = _original(row)
         if len(row) != len(header):
-            yield Item(start, original, None, error=f"{len(row)} fields, the header has {len(header)}", record_type=table)
+            yield Item(
+                start, original, None, error=f"{len(row)} fields, the header has {len(header)}", record_type=table
+            )
             continue
         record: dict = {"record": table}
         error = None

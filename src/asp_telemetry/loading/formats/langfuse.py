@@ -162,7 +162,13 @@ def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[
             yield Item(line, text, None, error=error, position=position)
             continue
         if not isinstance(entry, dict):
-            yield Item(line, text or orjson.dumps(entry), None, error="not a Langfuse observation or trace object", position=position)
+            yield Item(
+                line,
+                text or orjson.dumps(entry),
+                None,
+                error="not a Langfuse observation or trace object",
+                position=position,
+            )
             continue
         data = _normalise(entry)
         if _is_observation(data):
@@ -174,7 +180,13 @@ def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[
                 if isinstance(nested, dict):  # GET /traces/{id} embeds full observations
                     observations.append(Observation(_normalise(nested), line, position, orjson.dumps(nested)))
             continue
-        yield Item(line, text or orjson.dumps(entry), None, error="neither an observation (no type or startTime) nor a trace (no id)", position=position)
+        yield Item(
+            line,
+            text or orjson.dumps(entry),
+            None,
+            error="neither an observation (no type or startTime) nor a trace (no id)",
+            position=position,
+        )
     by_id = {o.id: o for o in observations if o.id}
     for observation in by_id.values():
         parent = by_id.get(observation.data.get("parentObservationId"))
@@ -206,7 +218,11 @@ def _context(observation: Observation, traces: dict[str, dict[str, Any]], key: s
         value = (traces.get(str(observation.data.get("traceId"))) or {}).get(key)
     if value in (None, ""):
         return None
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "agent_iteration" else value
+    return (
+        str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "agent_iteration"
+        else value
+    )
 
 
 @dataclass
@@ -252,7 +268,14 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
     text = agent.text
     start, end = _time(data.get("startTime")), _time(data.get("endTime"))
     if start is None:
-        return Item(agent.line, text, None, error="startTime: missing or not a timestamp", position=agent.position, record_type="agent_cost_vector")
+        return Item(
+            agent.line,
+            text,
+            None,
+            error="startTime: missing or not a timestamp",
+            position=agent.position,
+            record_type="agent_cost_vector",
+        )
     below = _Below()
     _walk(agent, below, roles)
     metrics: list[tuple[str, Any]] = []
@@ -271,7 +294,12 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         tokens_in, tokens_out = _number(meta.get("tokens_in")), _number(meta.get("tokens_out"))
         cost = _number(meta.get("api_cost_usd"))
         model = meta.get("llm_model") or data.get("model")
-    for metric, value in (("Latency", latency), ("Tokens_In", tokens_in), ("Tokens_Out", tokens_out), ("API_Cost", cost)):
+    for metric, value in (
+        ("Latency", latency),
+        ("Tokens_In", tokens_in),
+        ("Tokens_Out", tokens_out),
+        ("API_Cost", cost),
+    ):
         if value is not None:
             metrics.append((metric, value))
     metrics.append(("Tool_Calls", below.tools))
