@@ -14,16 +14,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, Union
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from asp_telemetry.loading.types import Boolean, Timestamp, integer, numeric
 from asp_telemetry.loading.vocabulary import Vocabulary
 
 TABLES = ("agent_cost_vector", "defect_log", "task_metadata", "bootstrap_metrics")
 TASK_STATUSES = ("pending", "in_progress", "completed", "failed")
 CAPABILITY_MODES = ("Learning", "Shadow", "Autonomous")
 
-INT32_MAX = 2**31 - 1
 _RECORD_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 DATABASE_COLUMNS = ("id", "execution_date")  # assigned by the database, never in a record
 
@@ -32,19 +32,12 @@ def _text(max_length: int | None = None, required: bool = False) -> Any:
     return Annotated[str, Field(min_length=1 if required else 0, max_length=max_length)]
 
 
-NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
-Timestamp = AwareDatetime  # ISO 8601 with a UTC offset: a bare local time would be ambiguous
+# What each kind of column accepts (and refuses): types.py. Timestamps need a UTC offset: a
+# bare local time would be ambiguous.
+NonNegativeInt32 = integer(0)
 JsonObject = dict[str, Any]
 JsonValue = dict[str, Any] | list[Any]
-
-
-def _numeric(precision: int, scale: int, minimum: Decimal | None = None) -> Any:
-    """numeric(precision, scale): |value| < 10^(precision - scale)."""
-    bound = Decimal(10) ** (precision - scale)
-    return Annotated[
-        Decimal,
-        Field(gt=-bound if minimum is None else None, ge=minimum, lt=bound, allow_inf_nan=False),
-    ]
+_numeric = numeric
 
 
 class AgentCostVectorRecord(TypedDict):
@@ -58,7 +51,7 @@ class AgentCostVectorRecord(TypedDict):
     project_id: NotRequired[_text(100) | None]
     agent_role: _text(50, required=True)
     agent_version: NotRequired[_text(20) | None]
-    agent_iteration: NotRequired[Annotated[int, Field(ge=1, le=INT32_MAX)] | None]
+    agent_iteration: NotRequired[integer(1) | None]
     metric_type: _text(50, required=True)
     metric_value: _numeric(15, 4, minimum=Decimal(0))
     metric_unit: NotRequired[_text(20)]
@@ -88,9 +81,9 @@ class DefectLogRecord(TypedDict):
     description: _text(required=True)
     root_cause: NotRequired[str | None]
     resolution_notes: NotRequired[str | None]
-    flagged_by_agent: NotRequired[bool | None]
-    validated_by_human: NotRequired[bool | None]
-    false_positive: NotRequired[bool | None]
+    flagged_by_agent: NotRequired[Boolean | None]
+    validated_by_human: NotRequired[Boolean | None]
+    false_positive: NotRequired[Boolean | None]
     metadata: NotRequired[JsonObject | None]
 
 
@@ -116,7 +109,7 @@ class TaskMetadataRecord(TypedDict):
     defect_density: NotRequired[_numeric(5, 3, minimum=Decimal(0)) | None]
     components_affected: NotRequired[list[str] | None]
     bootstrap_phase: NotRequired[_text(20) | None]
-    human_reviewed: NotRequired[bool | None]
+    human_reviewed: NotRequired[Boolean | None]
     human_corrections_json: NotRequired[JsonValue | None]
     status: NotRequired[Literal[TASK_STATUSES] | None]  # type: ignore[valid-type]
     metadata: NotRequired[JsonObject | None]
@@ -133,12 +126,12 @@ class BootstrapMetricsRecord(TypedDict):
     capability_name: _text(50, required=True)
     capability_mode: Literal[CAPABILITY_MODES]  # type: ignore[valid-type]
     tasks_completed: NonNegativeInt32
-    tasks_required_for_graduation: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    tasks_required_for_graduation: integer(1)
     primary_metric_name: _text(50, required=True)
     primary_metric_value: _numeric(10, 4)
     primary_metric_target: _numeric(10, 4)
     secondary_metrics_json: NotRequired[JsonObject | None]
-    graduation_criteria_met: NotRequired[bool | None]
+    graduation_criteria_met: NotRequired[Boolean | None]
     graduation_notes: NotRequired[str | None]
     metadata: NotRequired[JsonObject | None]
 
@@ -273,6 +266,8 @@ def describe(exc: ValidationError) -> str:
         elif kind == "extra_forbidden":
             known = column in DATABASE_COLUMNS
             problems.append(f"{column}: {'assigned by the database, leave it out' if known else 'unknown column'}")
+        elif kind == "decimal_type":
+            problems.append(f"{column}: expected a number (got {_short(error.get('input'))})")
         elif kind == "value_error":
             problems.append(str(error["ctx"]["error"]))
         else:
@@ -283,5 +278,5 @@ def describe(exc: ValidationError) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = repr(value.isoformat()) if isinstance(value, datetime) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
