@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NotRequired, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from asp_telemetry.loading.formats import readable
 from asp_telemetry.loading.types import Boolean, Timestamp, integer, numeric
 from asp_telemetry.loading.vocabulary import Vocabulary
 
@@ -145,7 +146,7 @@ RECORD_TYPES: dict[str, type] = {
 
 
 class RejectedRecord(BaseModel):
-    """Input the loader refused (raw.rejected_records)."""
+    """Input the loader refused (raw.rejected_records): the exact bytes it was read from."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -154,7 +155,11 @@ class RejectedRecord(BaseModel):
     line_number: int | None = None
     record_type: str | None = None
     reason: str
-    original_text: str
+    original_bytes: bytes
+
+    @property
+    def original_text(self) -> str:
+        return readable(self.original_bytes)
 
 
 class RecordError(ValueError):
@@ -267,7 +272,7 @@ def describe(exc: ValidationError) -> str:
             known = column in DATABASE_COLUMNS
             problems.append(f"{column}: {'assigned by the database, leave it out' if known else 'unknown column'}")
         elif kind == "decimal_type":
-            problems.append(f"{column}: expected a number (got {_short(error.get('input'))})")
+            problems.append(f"{column}: input should be a number (got {_short(error.get('input'))})")
         elif kind == "value_error":
             problems.append(str(error["ctx"]["error"]))
         else:
