@@ -20,9 +20,12 @@ from asp_telemetry.connection import ConnectionInfo
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _environment(info: ConnectionInfo) -> pytest.MonkeyPatch:
+def _environment(info: ConnectionInfo, inbox=None) -> pytest.MonkeyPatch:
+    """The database, and the configured inbox (the ingest flow reads no other)."""
     patch = pytest.MonkeyPatch()
     point_environment_at(patch, info)
+    if inbox is not None:
+        patch.setenv("ASP_INBOX", str(inbox))
     return patch
 
 
@@ -40,12 +43,13 @@ def first_run(prefect_server, make_database, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
     generated = generate.generate(200, seed=21, out=inbox, end=END, tasks_per_file=70, workers=1)
     records = [json.loads(line) for path in generated.files for line in path.read_text().splitlines()]
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
-        result = pipeline(inbox_dir=str(inbox))
+        state = pipeline(inbox_dir=str(inbox), return_state=True)
     finally:
         patch.undo()
-    return {"info": info, "inbox": inbox, "records": records, "result": result, "files": generated.files}
+    return {"info": info, "inbox": inbox, "records": records, "result": state.result(), "files": generated.files,
+            "flow_run_id": state.state_details.flow_run_id}
 
 
 def test_every_file_is_loaded_then_archived(first_run):
@@ -152,7 +156,7 @@ def test_a_file_added_twice_under_two_names_adds_nothing(first_run, prefect_serv
     shutil.copy(archived, inbox / "copy-under-another-name.jsonl")
     with gzip.open(inbox / "and-compressed.jsonl.gz", "wb") as handle:
         handle.write(archived.read_bytes())
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
         result = ingest(str(inbox))
     finally:
@@ -170,7 +174,7 @@ def test_a_file_still_being_written_is_left_alone_and_a_broken_one_quarantined(f
     partial = inbox / "sdk-partial.jsonl.tmp"
     partial.write_text('{"record": "task_metadata", "task_id": "HALF-1"}\n{"record": "task_me')
     (inbox / "broken.jsonl.gz").write_bytes(b"\x1f\x8b this is not gzip")
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
         result = ingest(str(inbox))
     finally:
@@ -197,7 +201,7 @@ def test_two_pipelines_started_at_once_never_overlap(first_run, prefect_server):
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    patch = _environment(info)
+    patch = _environment(info, first_run["inbox"])
     try:
         threads = [threading.Thread(target=run) for _ in range(2)]
         for thread in threads:
@@ -231,20 +235,34 @@ def test_the_build_results_are_published_as_a_table_artifact(first_run, prefect_
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
 
     async def artifacts():
+        # The artifacts of this module's pipeline run only: other tests build too (one fails
+        # on purpose, and dbt then reports the nodes below the failure as skipped).
         async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dbt-build-results"])))
+            subflows = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[first_run["flow_run_id"]])))
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["dbt-build-results"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id for run in subflows])))
 
     found = asyncio.run(artifacts())
-    assert found and all(artifact.type == "table" for artifact in found)
+    assert len(found) == 2 and all(artifact.type == "table" for artifact in found)  # the build, the bootstrap build
     tables = [a.data if isinstance(a.data, list) else json.loads(a.data) for a in found]
     assert all({"node", "type", "status", "seconds", "failures"} <= set(rows[0]) for rows in tables)
-    full_builds = [rows for rows in tables if "fct_agent_executions" in {row["node"] for row in rows}]
-    assert full_builds, "the pipeline's full build is among the artifacts"
-    assert not {row["status"] for row in full_builds[0]} & {"error", "fail", "runtime error", "skipped"}
+    [full_build] = [rows for rows in tables if "fct_agent_executions" in {row["node"] for row in rows}]
+    assert len(full_build) == len(first_run["result"].build.nodes)
+    # The pipeline's build succeeded (test_every_file_is_loaded_then_archived): every node of
+    # it ran and passed; none failed, none was skipped below a failure.
+    assert {row["status"] for row in full_build} <= {"success", "pass", "no-op"}
+    assert all(row["failures"] == 0 for row in full_build)
 
 
 def test_transient_database_errors_are_retried_and_bad_data_is_not(prefect_server):

@@ -207,7 +207,9 @@ class Batcher:
         formatters = self.formatters
         batch_rows, batch_bytes, deadline = self.batch_rows, self.batch_bytes, self.deadline
         batch = self.batch
-        rows, batch_items, size, nbytes, seen = batch.rows, batch.items, 0, 0, 0
+        rows, batch_items, size, nbytes = batch.rows, batch.items, 0, 0
+        step = min(DEADLINE_EVERY, batch_rows)
+        check_at = step  # the next size at which to look at the clock and the batch's rows
         for item in items:
             payload = item.payload
             if item.error is None and type(payload) is bytes:  # a native line: the hot path
@@ -233,13 +235,14 @@ class Batcher:
                 nbytes += len(item.text)
                 self._add(item, staging)
             size += 1
-            seen += 1
-            if size >= batch_rows or nbytes >= batch_bytes:
-                yield batch.seal(formatters)
-                batch = self.batch = Batch()
-                rows, batch_items, size, nbytes = batch.rows, batch.items, 0, 0
-            if deadline is not None and seen % DEADLINE_EVERY == 0 and time.monotonic() > deadline:
-                raise LoadTimedOut
+            if size >= check_at or nbytes >= batch_bytes:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise LoadTimedOut
+                check_at = min(size + step, batch_rows)
+                if size >= batch_rows or nbytes >= batch_bytes:
+                    yield batch.seal(formatters)
+                    batch = self.batch = Batch()
+                    rows, batch_items, size, nbytes, check_at = batch.rows, batch.items, 0, 0, step
         if len(batch):
             yield batch.seal(formatters)
             self.batch = Batch()

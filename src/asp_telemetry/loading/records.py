@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from typing_extensions import TypedDict
 
 from asp_telemetry.loading.formats import readable
-from asp_telemetry.loading.types import Boolean, Timestamp, integer, numeric
+from asp_telemetry.loading.types import TIMESTAMP_RANGE, Boolean, Timestamp, integer, numeric
 from asp_telemetry.loading.vocabulary import Vocabulary
 
 TABLES = ("agent_cost_vector", "defect_log", "task_metadata", "bootstrap_metrics")
@@ -271,6 +271,8 @@ def describe(exc: ValidationError) -> str:
         elif kind == "extra_forbidden":
             known = column in DATABASE_COLUMNS
             problems.append(f"{column}: {'assigned by the database, leave it out' if known else 'unknown column'}")
+        elif kind in ("greater_than_equal", "less_than_equal") and _is_time_bound(error.get("ctx") or {}):
+            problems.append(f"{column}: input should be {TIMESTAMP_RANGE} (got {_short(error['input'])})")
         elif kind == "decimal_type":
             problems.append(f"{column}: input should be a number (got {_short(error.get('input'))})")
         elif kind == "value_error":
@@ -280,6 +282,11 @@ def describe(exc: ValidationError) -> str:
             value = f" (got {_short(shown)})" if not isinstance(shown, (dict, list)) else ""
             problems.append(f"{column}: {message[0].lower()}{message[1:]}{value}")
     return "; ".join(problems)
+
+
+def _is_time_bound(context: dict[str, Any]) -> bool:
+    bound = context.get("ge", context.get("le"))
+    return isinstance(bound, datetime) or str(bound).startswith(("0001-01-01", "9999-12-31"))
 
 
 def _short(value: Any) -> str:

@@ -50,17 +50,15 @@ def _expected(schema: core_schema.CoreSchema, error_type: str, what: str) -> cor
 
 
 def timestamp_schema() -> core_schema.CoreSchema:
-    """ISO 8601 text with a date, a time and an offset (or an aware datetime), within the range."""
-    parse = core_schema.datetime_schema(tz_constraint="aware")
-    in_range = _expected(core_schema.datetime_schema(ge=EARLIEST, le=LATEST), "timestamp_range", TIMESTAMP_RANGE)
-    shape = _expected(
-        core_schema.union_schema(
-            [core_schema.is_instance_schema(datetime), core_schema.str_schema(pattern=ISO_DATE_PREFIX)],
-            mode="left_to_right",
-        ),
-        "timestamp_type", TIMESTAMP_EXPECTED,
+    """ISO 8601 text with a date, a time and an offset (or an aware datetime), within the
+    range. From JSON the gate is a string pattern only: no union on the hot path."""
+    parse = core_schema.datetime_schema(tz_constraint="aware", ge=EARLIEST, le=LATEST)
+    text = core_schema.str_schema(pattern=ISO_DATE_PREFIX)
+    either = core_schema.union_schema([core_schema.is_instance_schema(datetime), text], mode="left_to_right")
+    return core_schema.json_or_python_schema(
+        json_schema=core_schema.chain_schema([_expected(text, "timestamp_type", TIMESTAMP_EXPECTED), parse]),
+        python_schema=core_schema.chain_schema([_expected(either, "timestamp_type", TIMESTAMP_EXPECTED), parse]),
     )
-    return core_schema.chain_schema([shape, parse, in_range])
 
 
 def integer_schema(minimum: int, maximum: int = INT32_MAX) -> core_schema.CoreSchema:
