@@ -318,7 +318,7 @@ class _Writer(threading.Thread):
             if self.refused or self.abort:
                 raise psycopg.Rollback(transaction)
 
-    def put(self, batch: Batch, deadline: float | None) -> None:
+    def put(self, batch: Batch | None, deadline: float | None) -> None:
         while True:
             if self.error is not None:
                 raise self.error
@@ -339,9 +339,27 @@ class _Writer(threading.Thread):
         except (psycopg.Error, OSError):
             pass
 
-    def close(self) -> None:
-        self.queue.put(None)
-        self.join()
+    def close(self, deadline: float | None = None) -> None:
+        """The end of the batches: wait for the writer to finish them (until the deadline)."""
+        timed_out = False
+        while True:  # the end marker always goes in: a writer that failed drains to it
+            if deadline is not None and not timed_out and time.monotonic() > deadline:
+                self.stop_now()
+                timed_out = True
+            try:
+                self.queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        if timed_out:
+            self.join()
+            raise LoadTimedOut
+        while self.is_alive():
+            self.join(timeout=0.5)
+            if deadline is not None and time.monotonic() > deadline and self.is_alive():
+                self.stop_now()
+                self.join()
+                raise LoadTimedOut
         if self.error is not None:
             raise self.error
 
@@ -500,14 +518,18 @@ class SourceLoader:
             thread.abort = self.strict
             if not self.strict and len(batcher.batch):
                 thread.put(batcher.batch.seal(batcher.formatters), deadline)
-            thread.close()
+            thread.close(deadline)
             _apply(summary, thread.counts)
             raise
         except BaseException:
             thread.close_quietly()
             _apply(summary, thread.counts)
             raise
-        thread.close()
+        try:
+            thread.close(deadline)
+        except (LoadTimedOut, psycopg.Error):
+            _apply(summary, thread.counts)
+            raise
         if thread.refused:
             summary.status = "rolled_back"
         _apply(summary, thread.counts)

@@ -331,8 +331,8 @@ def _trace_items(trace_id: str, spans: dict[str, Span]) -> Iterator[tuple[tuple[
         try:
             item = _execution(span, context.values)
         except Exception as exc:  # noqa: BLE001 - one execution costs itself, never the file
-            item = _error_item(span.line, _dumps(span.raw), f"cannot be mapped ({type(exc).__name__}: {exc})",
-                               f"line {span.line}, span {span.span_id}")
+            reason = str(exc) if isinstance(exc, SpanError) else f"cannot be mapped ({type(exc).__name__}: {exc})"
+            item = _error_item(span.line, _dumps(span.raw), reason, f"line {span.line}, span {span.span_id}")
         yield (span.line, span.start_ns), item
 
 
