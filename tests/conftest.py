@@ -23,6 +23,21 @@ from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_paths_of_this_session(tmp_path_factory) -> Iterator[None]:
+    """dbt's target and log directories of this session (unless a test names its own), not the
+    checkout's: another test run in the same checkout must not share dbt's files."""
+    saved = {name: os.environ.get(name) for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    os.environ["DBT_TARGET_PATH"] = str(tmp_path_factory.mktemp("dbt-target"))
+    os.environ["DBT_LOG_PATH"] = str(tmp_path_factory.mktemp("dbt-logs"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""

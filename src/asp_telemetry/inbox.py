@@ -140,11 +140,14 @@ def quarantine(path: Path, reason: str, attempts: int = 1) -> InboxFile:
 
 
 def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S,
-                retry_delays_s: Sequence[float] = RETRY_DELAYS_S) -> InboxFile:
+                retry_delays_s: Sequence[float] | None = None) -> InboxFile:
     """Load one inbox file and move it out of the inbox: archived, or quarantined with the
     reason. Raises DatabaseUnavailable only when the database cannot be reached."""
     from asp_telemetry import loading
     from asp_telemetry.loading.sources import display_name
+
+    if retry_delays_s is None:
+        retry_delays_s = RETRY_DELAYS_S
 
     if path.is_symlink():
         return quarantine(path, "a symbolic link: the inbox loads regular files only, and does not follow links")
