@@ -195,7 +195,10 @@ def parse(stream: BinaryIO, table: str | None, max_record_bytes: int) -> Iterato
     if header:
         header[0] = header[0].lstrip(BOM).strip()
     if not any(header):
-        return
+        following = next(records, None)
+        if following is None:
+            return  # nothing but an empty line
+        raise FormatError(f"the CSV header on line {header_record.first} names no columns")
     for record in records:
         original = record.original()
         if record.row is None:

@@ -213,9 +213,10 @@ def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[
         if _key(data.get("id")):  # a trace
             traces[_key(data["id"])] = data["metadata"]
             nested_observations = data.get("observations")
-            for nested in nested_observations if isinstance(nested_observations, list) else []:
+            for index, nested in enumerate(nested_observations if isinstance(nested_observations, list) else []):
                 if isinstance(nested, dict):  # GET /traces/{id} embeds full observations
-                    observations.append(Observation(_normalise(nested), line, position, dumps_original(nested)))
+                    observations.append(Observation(_normalise(nested), line, f"{position}, observations[{index}]",
+                                                    dumps_original(nested)))
             continue
         yield Item(line, text, None, error="neither an observation (no type or startTime) nor a trace (no id)",
                    position=position)
@@ -234,7 +235,10 @@ def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[
             if _is_agent(observation, roles):
                 items.append(_execution(observation, traces, roles))
             if any(key in observation.metadata for key in ("defect_id", "defect_type")):
-                items.append(_defect(observation, traces))
+                defect = _defect(observation, traces)
+                if items:  # the same observation is an execution too: a position of its own
+                    defect.position = f"{observation.position}, defect"
+                items.append(defect)
         except Exception as exc:  # noqa: BLE001 - one observation costs itself, never the file
             items = [Item(observation.line, observation.text, None, position=observation.position,
                           error=f"cannot be mapped ({type(exc).__name__}: {exc})")]

@@ -225,15 +225,17 @@ def _spans(stream: BinaryIO, max_bytes: int) -> Iterator[Item | Span]:
         if not isinstance(request, dict):
             yield _error_item(line, text, "not an ExportTraceServiceRequest object")
             continue
+        index = 0  # the spans of this line, counted: a reject's position is unique
         try:
             for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
                 resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
                 for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
                     for raw in _list(_dict(scope_spans).get("spans")):
+                        index += 1
                         try:
                             span = _span(raw, line)
                         except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-                            yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span")
+                            yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
                             continue
                         if "service.name" in resource:
                             span.attributes.setdefault("service.name", resource["service.name"])
