@@ -10,7 +10,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from load_support import bootstrap, cost, count, query, rejects, task
+from load_support import bootstrap, cost, count, query, task
 from otlp_support import Recorder, collector_json, request, span
 from support import cli_environment, run_cli
 from test_load_langfuse import META, generation, observation
@@ -288,8 +288,8 @@ def test_a_directory_load_goes_on_whatever_happens_to_one_file(db, tmp_path):
     directory.mkdir()
     (directory / "1-good.jsonl").write_text(json.dumps(task("T-1")) + "\n")
     (directory / "2-broken.jsonl.gz").write_bytes(b"\x1f\x8b not gzip at all")
-    (directory / "3-huge.json").write_text(json.dumps({"data": [observation("o", "AGENT", "Code", "2026-01-05T10:00:00Z")] * 50,
-                                                       "meta": META}))
+    agent = observation("o", "AGENT", "Code", "2026-01-05T10:00:00Z")
+    (directory / "3-huge.json").write_text(json.dumps({"data": [agent] * 50, "meta": META}))
     (directory / "4-ranges.jsonl").write_text(json.dumps(cost(timestamp="0001-01-01T00:00:00+05:00")) + "\n"
                                               + json.dumps(task("T-4")) + "\n")
     (directory / "5-good.jsonl").write_text(json.dumps(task("T-5")) + "\n")
@@ -312,7 +312,8 @@ def test_a_directory_load_goes_on_whatever_happens_to_one_file(db, tmp_path):
 def test_a_record_over_the_size_limit_is_rejected_with_an_excerpt(db, tmp_path):
     long_line = json.dumps(task("T-LONG", task_description="x" * 20_000)).encode()
     path = tmp_path / "long.jsonl"
-    path.write_bytes(json.dumps(task("T-1")).encode() + b"\n" + long_line + b"\n" + json.dumps(task("T-2")).encode() + b"\n")
+    lines = [json.dumps(task("T-1")).encode(), long_line, json.dumps(task("T-2")).encode()]
+    path.write_bytes(b"\n".join(lines) + b"\n")
 
     result = run_cli("load", "--max-record-bytes", "10000", str(path), env=cli_environment(db))
 
@@ -356,7 +357,8 @@ def test_a_batch_is_bounded_in_records_and_in_bytes(tmp_path):
     path.write_bytes(data)
     batcher = Batcher(RecordValidator(vocabulary.load()), "mixed", batch_rows=1000, batch_bytes=2 << 20)
     with path.open("rb") as stream:
-        sizes = [(len(batch), sum(len(item.text) for item in batch.items)) for batch in batcher.batches(native.parse(stream, 1 << 20))]
+        batches = batcher.batches(native.parse(stream, 1 << 20))
+        sizes = [(len(batch), sum(len(item.text) for item in batch.items)) for batch in batches]
     assert sum(n for n, _ in sizes) == 2550
     assert max(n for n, _ in sizes) == 1000  # the small records: batches of batch_rows
     assert max(nbytes for _, nbytes in sizes) < (2 << 20) + len(big)  # the large ones: of batch_bytes
@@ -395,7 +397,8 @@ def test_links_out_of_the_loaded_directory_are_not_followed(db, tmp_path):
     result = run_cli("load", str(directory), env=cli_environment(db))
 
     output = " ".join(result.stdout.split())
-    assert f"{directory / 'passwd'}: skipped, a symbolic link to /etc/passwd, outside the directory: not followed" in output
+    not_followed = "outside the directory: not followed"
+    assert f"{directory / 'passwd'}: skipped, a symbolic link to /etc/passwd, {not_followed}" in output
     assert f"{directory / 'outside.jsonl'}: skipped, a symbolic link to {outside}, outside the directory" in output
     assert f"{directory / 'loop'}: skipped, a symbolic link to a directory: not followed" in output
     assert query(db, "select task_id from raw.task_metadata") == [("T-INSIDE",)]  # once, by two names
@@ -403,7 +406,8 @@ def test_links_out_of_the_loaded_directory_are_not_followed(db, tmp_path):
     assert query(db, "select count(*) from raw.loads") == [(2,)]
 
     (directory / "passwd").unlink()
-    [followed] = [s for s in loading.load_paths(db, [directory], follow_links=True) if s.source.endswith("outside.jsonl")]
+    summaries = loading.load_paths(db, [directory], follow_links=True)
+    [followed] = [s for s in summaries if s.source.endswith("outside.jsonl")]
     assert (followed.status, followed.loaded) == ("complete", 1)
 
 
@@ -476,7 +480,9 @@ def test_csv_cells_follow_the_same_rules(db, tmp_path):
     [summary] = loading.load_paths(db, [path], table="task_metadata")
     _conserved(summary, 4)
     assert (summary.loaded, summary.rejected) == (1, 3)
-    assert query(db, "select task_id, estimated_complexity, human_reviewed from raw.task_metadata") == [("T-1", 18, True)]
+    assert query(db, "select task_id, estimated_complexity, human_reviewed from raw.task_metadata") == [
+        ("T-1", 18, True)
+    ]
 
 
 def test_the_ledger_and_the_summary_line_carry_the_counts_of_every_file(db, tmp_path):

@@ -77,7 +77,8 @@ def load_paths(
     _check_options(format, table)
     sources = expand(list(paths), follow_links=follow_links)
     validator = RecordValidator(vocabulary.load())
-    with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows, progress=progress, limits=limits) as loader:
+    with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows, progress=progress,
+                      limits=limits) as loader:
         return [loader.load_source(source, format=format, table=table) for source in sources]
 
 

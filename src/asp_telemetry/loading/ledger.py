@@ -17,7 +17,10 @@ LEDGER_LOCK_CLASS = 0x6173705F & 0x7FFFFFFF
 _LOCK_ID = "(%s::bigint %% 2147483647)::int"
 
 INTERRUPTED = "interrupted"
-ABANDONED = "the process or connection of this load ended before it finished: load the input again (what it committed stays, and identities make loading it again safe)"
+ABANDONED = (
+    "the process or connection of this load ended before it finished: load the input again (what it "
+    "committed stays, and identities make loading it again safe)"
+)
 
 
 def open_load(conn: psycopg.Connection, source: str, content_sha256: str | None, size_bytes: int | None,
@@ -52,7 +55,7 @@ def mark_abandoned(conn: psycopg.Connection) -> int:
         " where status = 'running' and not exists ("
         "   select 1 from pg_locks k where k.locktype = 'advisory' and k.granted"
         "   and k.database = (select oid from pg_database where datname = current_database())"
-        f"  and k.classid::bigint = %s and k.objid::bigint = (l.load_id %% 2147483647) and k.objsubid = 2)",
+        "  and k.classid::bigint = %s and k.objid::bigint = (l.load_id %% 2147483647) and k.objsubid = 2)",
         [INTERRUPTED, ABANDONED, LEDGER_LOCK_CLASS],
     ).rowcount
 

@@ -479,7 +479,9 @@ class SourceLoader:
             self._database_error(summary, exc)
         except Exception as exc:  # noqa: BLE001 - one source's failure never stops the others
             summary.status = "failed"
-            summary.error = f"could not be loaded ({type(exc).__name__}: {exc}); this is a bug in the loader, please report it"
+            summary.error = (
+                f"could not be loaded ({type(exc).__name__}: {exc}); this is a bug in the loader, please report it"
+            )
         except BaseException:
             summary.status, summary.error = "interrupted", "interrupted"
             self._close(source, summary)
@@ -489,12 +491,13 @@ class SourceLoader:
         return self._close(source, summary)
 
     def _database_error(self, summary: LoadSummary, exc: psycopg.Error) -> None:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         if self.connection_lost() or isinstance(exc, psycopg.OperationalError):
             summary.status, summary.retryable = "interrupted", True
-            summary.error = LOST_CONNECTION.format(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            summary.error = LOST_CONNECTION.format(first_line)
         else:
             summary.status = "failed"
-            summary.error = f"refused by the database ({str(exc).strip().splitlines()[0]}); load it again once that is fixed"
+            summary.error = f"refused by the database ({first_line}); load it again once that is fixed"
 
     def load_items(self, summary: LoadSummary, items: Iterable[Item], source_identity: str,
                    bytes_read: Callable[[], int] | None = None, deadline: float | None = None) -> None:
@@ -551,9 +554,9 @@ def close_ledger(info: ConnectionInfo, conn: psycopg.Connection | None, summary:
     if summary.load_id is None:
         return
     if not summary.conserved and summary.error is None:
+        accounted = summary.loaded + summary.updated + summary.duplicates + summary.rejected
         summary.error = (
-            f"{summary.read} records read but {summary.loaded + summary.updated + summary.duplicates + summary.rejected} "
-            "accounted for: this is a bug in the loader, please report it"
+            f"{summary.read} records read but {accounted} accounted for: this is a bug in the loader, please report it"
         )
     values = dict(
         status=summary.status, format=format, content_sha256=content_sha256, size_bytes=size_bytes,

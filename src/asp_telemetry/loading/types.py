@@ -46,7 +46,9 @@ class _Schema:
 
 
 def _expected(schema: core_schema.CoreSchema, error_type: str, what: str) -> core_schema.CoreSchema:
-    return core_schema.custom_error_schema(schema, custom_error_type=error_type, custom_error_message=f"input should be {what}")
+    return core_schema.custom_error_schema(
+        schema, custom_error_type=error_type, custom_error_message=f"input should be {what}"
+    )
 
 
 def timestamp_schema() -> core_schema.CoreSchema:

@@ -88,7 +88,10 @@ def _is_observation(data: dict[str, Any]) -> bool:
     return str(data.get("type") or "").upper() in OBSERVATION_TYPES or "startTime" in data
 
 
-def _entries(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int | None, str, Any, bytes, str | None]]:
+Entry = tuple[int | None, str, Any, bytes, str | None]  # (line, position, object, text, error)
+
+
+def _entries(stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
     """(line, position, object, text, error) for every trace or observation in the input: a
     JSON document (an API page or an array) read whole, JSON Lines read line by line, or CSV
     read row by row. At most max_bytes in all: the observations are held to assemble trees."""
@@ -127,7 +130,7 @@ def _entries(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int | None, str
     yield from _csv_entries(first, stream, max_bytes)
 
 
-def _json_line(number: int, line: bytes) -> Iterator[tuple[int | None, str, Any, bytes, str | None]]:
+def _json_line(number: int, line: bytes) -> Iterator[Entry]:
     line = strip_break(line)
     if not line.strip():
         return
@@ -137,7 +140,7 @@ def _json_line(number: int, line: bytes) -> Iterator[tuple[int | None, str, Any,
         yield number, f"line {number}", None, line, f"not valid JSON ({exc})"
 
 
-def _json_lines(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int | None, str, Any, bytes, str | None]]:
+def _json_lines(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
     total = 0
     for number, line in read_lines(Prefixed(first, stream), max_bytes):
         if isinstance(line, LongLine):
@@ -148,14 +151,15 @@ def _json_lines(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[tupl
         yield from _json_line(number, line)
 
 
-def _csv_entries(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int | None, str, Any, bytes, str | None]]:
+def _csv_entries(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
     """A CSV export, row by row: a row that is not UTF-8 or not CSV costs itself."""
     records = csv_records(Prefixed(first, stream), max_bytes)
     header_record = next(records, None)
     if header_record is None:
         return
     if header_record.row is None or header_record.invalid:
-        raise FormatError(f"cannot read the header of a Langfuse CSV export ({header_record.error or header_record.invalid})")
+        problem = header_record.error or header_record.invalid
+        raise FormatError(f"cannot read the header of a Langfuse CSV export ({problem})")
     header = [name.strip() for name in header_record.row]
     if header:
         header[0] = header[0].lstrip("\ufeff")
