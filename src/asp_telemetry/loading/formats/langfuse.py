@@ -226,13 +226,17 @@ def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[
                    position=position)
     by_id = {_key(o.id): o for o in observations if _key(o.id)}
     broken = _link(by_id)
-    rejected_traces: set[str] = set()
+    members: dict[str, list[Observation]] = {}
+    if broken:
+        for observation in by_id.values():
+            trace_id = _key(observation.data.get("traceId")) or ""
+            if trace_id in broken:
+                members.setdefault(trace_id, []).append(observation)
     for observation in by_id.values():
         trace_id = _key(observation.data.get("traceId")) or ""
         if trace_id in broken:
-            if trace_id not in rejected_traces:
-                rejected_traces.add(trace_id)
-                yield _broken_trace(trace_id, broken[trace_id], by_id)
+            if trace_id in members:
+                yield _broken_trace(trace_id, broken[trace_id], members.pop(trace_id))
             continue
         try:
             items = []
@@ -281,8 +285,7 @@ def _link(by_id: dict[str, Observation]) -> dict[str, list[str]]:
     return broken
 
 
-def _broken_trace(trace_id: str, in_cycle: list[str], by_id: dict[str, Observation]) -> Item:
-    members = [o for o in by_id.values() if (_key(o.data.get("traceId")) or "") == trace_id]
+def _broken_trace(trace_id: str, in_cycle: list[str], members: list[Observation]) -> Item:
     first = members[0]
     shown = ", ".join(in_cycle[:4]) + (f" and {len(in_cycle) - 4} more" if len(in_cycle) > 4 else "")
     return Item(
