@@ -403,7 +403,10 @@ class SourceLoader:
             )
         prepare_staging(self._data)
         self._control = connect(self.info, autocommit=True)
-        ledger.mark_abandoned(self._control)
+        try:
+            ledger.mark_abandoned(self._control)
+        except psycopg.Error:  # best effort (a role without the right): a later load marks them
+            pass
         return self
 
     @property
@@ -492,9 +495,12 @@ class SourceLoader:
 
     def _database_error(self, summary: LoadSummary, exc: psycopg.Error) -> None:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if self.connection_lost() or isinstance(exc, psycopg.OperationalError):
+        if self.connection_lost():
             summary.status, summary.retryable = "interrupted", True
             summary.error = LOST_CONNECTION.format(first_line)
+        elif isinstance(exc, psycopg.OperationalError):  # a cancelled statement, a full disk, a lock timeout
+            summary.status, summary.retryable = "interrupted", True
+            summary.error = f"the database stopped the load ({first_line}): load it again (nothing is loaded twice)"
         else:
             summary.status = "failed"
             summary.error = f"refused by the database ({first_line}); load it again once that is fixed"
@@ -519,9 +525,14 @@ class SourceLoader:
             raise
         except Exception:  # the input (or a parser) failed part-way: what was read before is written
             thread.abort = self.strict
-            if not self.strict and len(batcher.batch):
-                thread.put(batcher.batch.seal(batcher.formatters), deadline)
-            thread.close(deadline)
+            try:
+                if not self.strict and len(batcher.batch):
+                    thread.put(batcher.batch.seal(batcher.formatters), deadline)
+                thread.close(deadline)
+            except BaseException:  # the time limit, or the writer's own failure, says what happened
+                thread.close_quietly()
+                _apply(summary, thread.counts)
+                raise
             _apply(summary, thread.counts)
             raise
         except BaseException:
