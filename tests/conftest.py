@@ -38,6 +38,16 @@ def dbt_paths_of_this_session(tmp_path_factory) -> Iterator[None]:
             os.environ[name] = value
 
 
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """A directory for an embedded server of a test's own. Not under pytest's basetemp: every
+    pytest session on the machine resets /tmp/pytest-of-<user> to mode 0700, which would lock
+    the server's own user out of its data directory (see pg_server)."""
+    home = Path(tempfile.mkdtemp(prefix="asp-test-server-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""

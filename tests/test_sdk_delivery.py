@@ -3,7 +3,6 @@ PostgreSQL (and through an outage), and as OpenTelemetry spans through the OTLP 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -67,9 +66,9 @@ def _url(info: ConnectionInfo) -> str:
 
 
 @pytest.fixture
-def own_server(tmp_path, monkeypatch):
+def own_server(server_home, monkeypatch):
     """An embedded server of this test's own, which it may stop and start."""
-    monkeypatch.setenv("ASP_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"asp-outage-{os.getpid()}"))
+    monkeypatch.setenv("ASP_HOME", str(server_home))
     server = embedded.start()
     admin = ConnectionInfo(host=server.host, port=server.port, user="postgres", dbname="postgres", source="test")
     connection.ensure_database(admin, "outage")
@@ -77,9 +76,6 @@ def own_server(tmp_path, monkeypatch):
     migrations.upgrade(info)
     yield info
     embedded.stop()
-    import shutil
-
-    shutil.rmtree(embedded.data_dir().parent, ignore_errors=True)
 
 
 def test_a_database_outage_loses_nothing(own_server, tmp_path):
