@@ -194,3 +194,14 @@ def test_run_quarantines_the_poison_files_loads_the_good_ones_and_exits_0(db, tm
         "1-poison.jsonl.gz", "2-link.jsonl",
     ]
     assert len(list((box / "archive").rglob("*.jsonl"))) == len(generated.files)
+
+
+def test_a_database_without_migration_0006_is_refused_with_what_to_do(empty_db, tmp_path):
+    from asp_telemetry import migrations
+
+    migrations.upgrade(empty_db, target=5)
+    path = _tasks(tmp_path / "t.jsonl", ["T-1"])
+    result = run_cli("load", str(path), env=cli_environment(empty_db), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "run `asp-telemetry db upgrade` first" in " ".join(result.stderr.split())
+    assert count(empty_db, "task_metadata") == 0

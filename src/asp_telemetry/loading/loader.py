@@ -396,10 +396,15 @@ class SourceLoader:
 
     def __enter__(self) -> SourceLoader:
         self._data = connect(self.info, autocommit=True)
-        if self._data.execute("select to_regclass('raw.rejected_records')").fetchone()[0] is None:
+        ready = self._data.execute(
+            "select count(*) from information_schema.columns where table_schema = 'raw'"
+            " and table_name = 'rejected_records' and column_name = 'original_bytes'"
+        ).fetchone()[0]
+        if not ready:
             self._data.close()
             raise SchemaNotReady(
-                f"{self.info.describe()} lacks the loader's tables (migration 0004): run `asp-telemetry db upgrade` first"
+                f"{self.info.describe()} lacks the loader's tables (migrations 0004 to 0006): "
+                "run `asp-telemetry db upgrade` first"
             )
         prepare_staging(self._data)
         self._control = connect(self.info, autocommit=True)
