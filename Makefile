@@ -6,13 +6,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/asp-telemetry demo
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
+
+# ruff (pyproject.toml) and sqlfluff (.sqlfluff). sqlfluff's dbt templater compiles the models
+# as dbt does, which needs a database: the one every command uses (`asp-telemetry env`; the
+# embedded server by default), which is only read.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	eval "$$($(BIN)/asp-telemetry env)" && $(BIN)/sqlfluff lint models tests/dbt
 
 # BENCH_TASKS (default 100000) and BENCH_REPEATS (default 3) size the run.
 bench: $(VENV)/.installed

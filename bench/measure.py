@@ -251,7 +251,8 @@ def measure_load(run: Run) -> dict[str, Any]:
             "rows_per_second": summary(copy_rps, 0),
         },
         "ratio": round(ratio, 3),
-        "goal": f"at least {LOAD_GOAL} of \\copy's rows per second; peak memory flat (10x rows within {LOAD_MEMORY_GOAL}x)",
+        "goal": f"at least {LOAD_GOAL} of \\copy's rows per second; "
+                f"peak memory flat (10x rows within {LOAD_MEMORY_GOAL}x)",
         "met": ratio >= LOAD_GOAL and memory_ratio <= LOAD_MEMORY_GOAL,
         "throughput_met": ratio >= LOAD_GOAL,
         "memory": {
@@ -283,7 +284,9 @@ def measure_incremental(run: Run) -> dict[str, Any]:
                                   run.end + timedelta(hours=repeat), days=1)
         loaded = cli_load(run, run.main_info, [delta.directory])
         delta_rows.append(sum(delta.records.values()))
-        run.progress(f"incremental {repeat}/{settings.repeats}: loaded {new_tasks:,} new tasks in {loaded.seconds:.1f} s")
+        run.progress(
+            f"incremental {repeat}/{settings.repeats}: loaded {new_tasks:,} new tasks in {loaded.seconds:.1f} s"
+        )
         built = cli_build(run, run.main_info)
         incremental.append(built)
         run.progress(f"incremental {repeat}/{settings.repeats}: {_build_line(built)} ({built.seconds:.1f} s wall)")
@@ -395,7 +398,8 @@ def measure_queries(run: Run) -> dict[str, Any]:
         "figures": {"mart_ms_max": max(entry["mart_ms"] for entry in entries)},
         "reference": {"raw_ms_max": max(entry["raw_ms"] for entry in entries)},
         "ratio": round(min(speedups), 1),
-        "goal": f"every mart query under {QUERY_GOAL_MS:.0f} ms and at least {QUERY_GOAL_SPEEDUP:.0f}x faster than on the raw tables",
+        "goal": f"every mart query under {QUERY_GOAL_MS:.0f} ms and at least {QUERY_GOAL_SPEEDUP:.0f}x faster "
+                "than on the raw tables",
         "met": all(entry["met"] for entry in entries),
         "bootstrap_snapshot_rows": history,
     }
@@ -419,7 +423,7 @@ def _caller_loops(fn, calls: int, loops: int, between=None) -> list[float]:
     samples = []
     for _ in range(loops):
         started = time.perf_counter()
-        for number in range(calls):
+        for _call in range(calls):
             fn("BENCH-SDK")
         samples.append((time.perf_counter() - started) / calls * 1e6)
         if between:
@@ -463,8 +467,10 @@ def measure_sdk(run: Run) -> dict[str, Any]:
     bare_median = statistics.median(bare_us)
     added_minimal = [value - bare_median for value in decorated_us]
     added_typical = [value - bare_median for value in typical_us]
-    run.progress(f"sdk: decorated call adds {statistics.median(added_minimal):.1f} us "
-                 f"({statistics.median(added_typical):.1f} us with usage and a tool call); bare call {bare_median:.2f} us")
+    run.progress(
+        f"sdk: decorated call adds {statistics.median(added_minimal):.1f} us "
+        f"({statistics.median(added_typical):.1f} us with usage and a tool call); bare call {bare_median:.2f} us"
+    )
 
     # The specification's system: each metric of the same typical call INSERTed on the caller's thread.
     with psycopg.connect(info.conninfo(), autocommit=True) as conn:
@@ -504,7 +510,9 @@ def measure_sdk(run: Run) -> dict[str, Any]:
     stats = asp.stats()
     asp.configure(sink="jsonl")  # back to the defaults for the rest of this process
     with connection.connect(info) as conn:
-        delivered_rows = conn.execute("select count(*) from raw.agent_cost_vector where metadata->>'source' = 'asp-telemetry-sdk'").fetchone()[0]
+        delivered_rows = conn.execute(
+            "select count(*) from raw.agent_cost_vector where metadata->>'source' = 'asp-telemetry-sdk'"
+        ).fetchone()[0]
     run.databases.drop(SCRATCH_DATABASE)
     shutil.rmtree(spool, ignore_errors=True)
 
@@ -523,7 +531,8 @@ def measure_sdk(run: Run) -> dict[str, Any]:
             "dropped": stats.dropped,
         },
         "reference": {
-            "command": "one synchronous INSERT per metric on the caller's thread (autocommit, as the specification's system logged)",
+            "command": "one synchronous INSERT per metric on the caller's thread "
+                       "(autocommit, as the specification's system logged)",
             "caller_us_per_call": summary(sync_us, 1),
             "rows_per_second": summary(insert_rows_per_second, 0),
         },
@@ -577,12 +586,19 @@ def measure_scale(run: Run) -> dict[str, Any]:
         point["build_exponent"] = round(math.log(point["build_seconds"] / previous["build_seconds"]) / factor, 2)
     ratio = max(per_task_load, per_task_build)
     return {
-        "figures": {"points": points, "per_task_ratio_load": round(per_task_load, 3),
-                    "per_task_ratio_build": round(per_task_build, 3)},
-        "reference": {"tasks": smallest["tasks"], "load_seconds": smallest["load_seconds"],
-                      "build_seconds": smallest["build_seconds"]},
+        "figures": {
+            "points": points,
+            "per_task_ratio_load": round(per_task_load, 3),
+            "per_task_ratio_build": round(per_task_build, 3),
+        },
+        "reference": {
+            "tasks": smallest["tasks"],
+            "load_seconds": smallest["load_seconds"],
+            "build_seconds": smallest["build_seconds"],
+        },
         "ratio": round(ratio, 3),
-        "goal": f"linear or better: time per task at {largest['tasks']:,} tasks at most {SCALE_GOAL}x that at {smallest['tasks']:,}",
+        "goal": f"linear or better: time per task at {largest['tasks']:,} tasks "
+                f"at most {SCALE_GOAL}x that at {smallest['tasks']:,}",
         "met": ratio <= SCALE_GOAL,
     }
 

@@ -1,4 +1,4 @@
-"""docs/benchmarks.md and the README's performance table, from the results of one run.
+"""docs/benchmarks.md, from the results of one run (the README only links to it).
 
 The analysis of each measurement (what limits it, what was profiled and fixed) is prose
 kept in bench/analysis.md, one `## <measurement>` section each, included under that
@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
-README_START = "<!-- benchmarks:start (written by make bench) -->"
-README_END = "<!-- benchmarks:end -->"
 
 
 def _n(value: float, digits: int = 0) -> str:
@@ -148,7 +146,8 @@ def markdown(results: dict[str, Any]) -> str:
         "are noisy: every figure is the median of repeated runs, with its range.",
         f"- Data set: {_n(data['tasks'])} synthetic tasks over {data['days']} days "
         f"(`asp-telemetry generate`): {', '.join(f'{_n(n)} {t}' for t, n in data['records'].items())} records, "
-        f"{_n(data['rows_loaded'])} rows once loaded. {settings['repeats']} run{'s' if settings['repeats'] != 1 else ''} of each measurement, "
+        f"{_n(data['rows_loaded'])} rows once loaded. "
+        f"{settings['repeats']} run{'s' if settings['repeats'] != 1 else ''} of each measurement, "
         f"{settings['query_repeats']} of each query (after a warm-up).",
         "",
         "## Summary",
@@ -317,20 +316,3 @@ def _scale_section(scale: dict[str, Any], analysis: dict[str, str]) -> list[str]
         "",
     ]
     return _with_analysis(parts, analysis, "scale")
-
-
-def update_readme(readme: str, results: dict[str, Any]) -> str:
-    """Replace the table between the README's benchmark markers with this run's."""
-    block = "\n".join([
-        README_START,
-        f"Latest `make bench` ({results['generated_at'][:10]}, {_n(results['data_set']['tasks'])} tasks; "
-        f"{_machine_line(results)}; medians of repeated runs, details and analysis in "
-        "[docs/benchmarks.md](docs/benchmarks.md)):",
-        "",
-        _summary_table(results),
-        README_END,
-    ])
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.S)
-    if not pattern.search(readme):
-        raise ValueError("README.md has no benchmark markers: add the performance section first")
-    return pattern.sub(lambda _: block, readme)

@@ -1,8 +1,7 @@
-"""`make bench`: run every measurement, then write bench/results.json, docs/benchmarks.md and
-the README's performance table.
+"""`make bench`: run every measurement, then write bench/results.json and docs/benchmarks.md.
 
     BENCH_TASKS=5000 .venv/bin/python -m bench     # a quick run; default 100,000 tasks
-    .venv/bin/python -m bench --report             # docs and README again from bench/results.json
+    .venv/bin/python -m bench --report             # docs/benchmarks.md again from bench/results.json
 
 Uses dedicated databases (asp_bench, asp_bench_scratch, asp_bench_template) on the
 configured server or the embedded default; the user's own database is never touched.
@@ -40,14 +39,12 @@ from bench.measure import (
 
 RESULTS = REPOSITORY / "bench" / "results.json"
 DOCUMENT = REPOSITORY / "docs" / "benchmarks.md"
-README = REPOSITORY / "README.md"
 
 
 def main() -> None:
     if "--report" in sys.argv[1:]:
         write_reports(json.loads(RESULTS.read_text()))
-        print(f"wrote {DOCUMENT.relative_to(REPOSITORY)} and the README's performance table from "
-              f"{RESULTS.relative_to(REPOSITORY)}")
+        print(f"wrote {DOCUMENT.relative_to(REPOSITORY)} from {RESULTS.relative_to(REPOSITORY)}")
         return
     settings = Settings.from_environment()
     progress = Progress()
@@ -96,18 +93,17 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     write_reports(document)
-    progress(f"wrote {RESULTS.relative_to(REPOSITORY)}, {DOCUMENT.relative_to(REPOSITORY)} and the README's "
-             f"performance table in {time.strftime('%M:%S', time.gmtime(progress.elapsed))}")
+    progress(f"wrote {RESULTS.relative_to(REPOSITORY)} and {DOCUMENT.relative_to(REPOSITORY)} "
+             f"in {time.strftime('%M:%S', time.gmtime(progress.elapsed))}")
     for line in report.summary_rows(document):
         progress("  " + " | ".join(line))
 
 
 def write_reports(results: dict) -> None:
-    """docs/benchmarks.md and the README's table from one run's results (`--report` redoes
-    them from bench/results.json after bench/analysis.md changed)."""
+    """docs/benchmarks.md from one run's results (`--report` redoes it from bench/results.json
+    after bench/analysis.md changed)."""
     DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
     DOCUMENT.write_text(report.markdown(results))
-    README.write_text(report.update_readme(README.read_text(), results))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """`pipeline`: ingest, transform, bootstrap snapshot, transform of the bootstrap marts,
-write-back; never two at once on one database."""
+write-back; never two at once on one database.
+
+The full build computes the default snapshot period's metrics (mart_bootstrap_snapshot), so
+the snapshot step only records them, unless a period is given; mart_bootstrap_status reads
+the recorded rows, so a second, targeted build follows (snapshot.STATUS_MARTS)."""
 
 from __future__ import annotations
 
@@ -11,15 +15,13 @@ from pydantic import BaseModel
 from asp_telemetry.build import BuildResult
 from asp_telemetry.inbox import IngestResult
 from asp_telemetry.pipeline_lock import exclusive
-from asp_telemetry.snapshot import SnapshotResult
+from asp_telemetry.snapshot import STATUS_MARTS, SnapshotResult
 from asp_telemetry.write_back import WriteBackResult
-from flows.bootstrap_snapshot import bootstrap_snapshot
+from flows.bootstrap_snapshot import log_snapshot, take_snapshot
 from flows.common import database
 from flows.ingest import ingest
 from flows.transform import transform
 from flows.write_back import write_back
-
-BOOTSTRAP_MARTS = ["mart_bootstrap_status"]
 
 
 class PipelineResult(BaseModel):
@@ -52,9 +54,11 @@ def pipeline(
         built = transform(full_refresh=full_refresh)
         snapshot = bootstrap_build = None
         if not skip_snapshot:
-            snapshot = bootstrap_snapshot(snapshot_start, snapshot_end)
-            bootstrap_build = transform(select=BOOTSTRAP_MARTS)
+            default_period = snapshot_start is None and snapshot_end is None
+            snapshot = take_snapshot(snapshot_start, snapshot_end, period_built=default_period)
+            log_snapshot(snapshot)
+            bootstrap_build = transform(select=STATUS_MARTS)
         written = write_back()
         finished_at = datetime.now(UTC)
-    return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested, build=built, snapshot=snapshot,
-                          bootstrap_build=bootstrap_build, write_back=written)
+    return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
+                          build=built, snapshot=snapshot, bootstrap_build=bootstrap_build, write_back=written)

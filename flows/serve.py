@@ -7,6 +7,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
+from asp_telemetry.errors import InvalidInput
 from flows.bootstrap_snapshot import bootstrap_snapshot
 from flows.ingest import ingest
 from flows.transform import transform
@@ -27,7 +28,7 @@ def deployments(
 ) -> list[RunnerDeployment]:
     """The scheduled deployments (cron schedules in UTC)."""
     if ingest_interval_s < 1:
-        raise ValueError(f"--ingest-every must be at least 1 second (got {ingest_interval_s})")
+        raise InvalidInput(f"--ingest-every must be at least 1 second (got {ingest_interval_s})")
     return [
         ingest.to_deployment(name="asp-ingest", schedules=[Interval(ingest_interval_s)],
                              parameters={"inbox_dir": inbox_dir}),

@@ -7,12 +7,13 @@ from prefect.artifacts import create_table_artifact
 
 from asp_telemetry import build
 from asp_telemetry.build import BuildResult
+from asp_telemetry.errors import BuildFailed
 from asp_telemetry.pipeline_lock import exclusive
 from flows.common import database, database_task
 
 
-class DbtBuildFailed(RuntimeError):
-    pass
+class DbtBuildFailed(BuildFailed):
+    """The transform flow's build failed; the message names the failed nodes."""
 
 
 @database_task()

@@ -1,5 +1,6 @@
 {#
-    Post-hook of the big incremental models: `analyze` the table when this run built it whole
+    Post-hook of every model (dbt_project.yml), acting on the incremental ones only, which are
+    the big ones: `analyze` the table when this run built it whole
     (a first build or --full-refresh), so that the models downstream in the same build are
     planned with statistics of millions of fresh rows. An incremental run adds a small share
     of rows and is left to autovacuum's analyze (which runs once a tenth of a table changed);
@@ -10,7 +11,7 @@
     cache learns of a table the run created only when the materialization returns.
 #}
 {% macro analyze_when_rebuilt() -%}
-    {%- if not is_incremental() -%}
+    {%- if config.get('materialized') == 'incremental' and not is_incremental() -%}
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}

@@ -89,4 +89,6 @@ def count(info: ConnectionInfo, table: str) -> int:
 
 def rejects(info: ConnectionInfo) -> list[tuple]:
     """(position, record_type, reason, original_text), in input order."""
-    return query(info, "select position, record_type, reason, original_text from raw.rejected_records order by line_number, id")
+    return query(
+        info, "select position, record_type, reason, original_text from raw.rejected_records order by line_number, id"
+    )

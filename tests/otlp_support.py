@@ -40,7 +40,9 @@ class Recorder:
                 span.set_status(Status(StatusCode.ERROR, error))
 
     def agent(self, role: str, **attributes: Any):
-        return self.span(f"invoke_agent {role}", gen_ai__operation__name="invoke_agent", gen_ai__agent__name=role, **attributes)
+        return self.span(
+            f"invoke_agent {role}", gen_ai__operation__name="invoke_agent", gen_ai__agent__name=role, **attributes
+        )
 
     def chat(self, model: str, tokens_in: int, tokens_out: int, **attributes: Any):
         return self.span(

@@ -12,7 +12,7 @@ import math
 import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, getcontext
+from decimal import ROUND_HALF_UP, Decimal, getcontext
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,8 @@ def executions(cost_rows: list[dict]) -> list[dict]:
     return result
 
 
-def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, list[dict]]:
+def expected_marts(raw: dict[str, list[dict]], as_of: datetime,
+                  snapshot_period: tuple[datetime, datetime] | None = None) -> dict[str, list[dict]]:
     tasks = {row["task_id"]: row for row in raw["task_metadata"]}
     defects = raw["defect_log"]
     runs = executions(raw["agent_cost_vector"])
@@ -163,29 +164,33 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
         estimated_cost = json_number(estimate, "api_cost_usd", "api_cost")
         both = actual_cost not in (None, 0) and estimated_cost not in (None, 0)
         defect_count = sum(1 for defect in real if defect["task_id"] == task_id)
-        task_costs.append({
-            "task_id": task_id,
-            "project_id": task.get("project_id") or (_max(run["project_id"] for run in task_runs) if task_runs else None),
-            "task_type": task.get("task_type"),
-            "status": task.get("status"),
-            "estimated_complexity": task.get("estimated_complexity"),
-            "actual_complexity": task.get("actual_complexity"),
-            "actual_latency_ms": total("latency_ms"),
-            "actual_tokens_in": total("tokens_in"),
-            "actual_tokens_out": total("tokens_out"),
-            "actual_tokens": total("tokens_in") + total("tokens_out") if task_runs else None,
-            "actual_api_cost_usd": actual_cost,
-            "tool_calls": total("tool_calls"),
-            "retries": total("retries"),
-            "estimated_latency_ms": json_number(estimate, "latency_ms"),
-            "estimated_tokens": json_number(estimate, "tokens"),
-            "estimated_api_cost_usd": estimated_cost,
-            "cost_estimate_error_pct": ratio(actual_cost - estimated_cost, estimated_cost, 100) if both else None,
-            "cost_performance_index": ratio(estimated_cost, actual_cost) if both else None,
-            "defect_count": defect_count,
-            "defect_density": ratio(defect_count, task.get("actual_complexity")),
-        })
+        task_costs.append(
+            {
+                "task_id": task_id,
+                "project_id": task.get("project_id")
+                or (_max(run["project_id"] for run in task_runs) if task_runs else None),
+                "task_type": task.get("task_type"),
+                "status": task.get("status"),
+                "estimated_complexity": task.get("estimated_complexity"),
+                "actual_complexity": task.get("actual_complexity"),
+                "actual_latency_ms": total("latency_ms"),
+                "actual_tokens_in": total("tokens_in"),
+                "actual_tokens_out": total("tokens_out"),
+                "actual_tokens": total("tokens_in") + total("tokens_out") if task_runs else None,
+                "actual_api_cost_usd": actual_cost,
+                "tool_calls": total("tool_calls"),
+                "retries": total("retries"),
+                "estimated_latency_ms": json_number(estimate, "latency_ms"),
+                "estimated_tokens": json_number(estimate, "tokens"),
+                "estimated_api_cost_usd": estimated_cost,
+                "cost_estimate_error_pct": ratio(actual_cost - estimated_cost, estimated_cost, 100) if both else None,
+                "cost_performance_index": ratio(estimated_cost, actual_cost) if both else None,
+                "defect_count": defect_count,
+                "defect_density": ratio(defect_count, task.get("actual_complexity")),
+            }
+        )
     marts["fct_task_costs"] = task_costs
+    task_costs_by_id = {task["task_id"]: task for task in task_costs}
 
     # fct_daily_role_costs --------------------------------------------------------------
     daily: dict[tuple, list[dict]] = defaultdict(list)
@@ -266,18 +271,15 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
         }
     marts["mart_phase_yield"] = list(phase_yield.values())
 
-    reviews = []
-    for phase, (phase_order, phase_class) in PHASES.items():
-        if phase_class != "appraisal":
-            continue
-        here = [d for d in fct_defects if d["phase_removed"] == phase]
+    def review(phase, phase_order, defects):
+        here = [d for d in defects if d["phase_removed"] == phase]
         tp = sum(1 for d in here if d["flagged_by_agent"] and d["validated_by_human"] and d["is_real"])
         fp = sum(1 for d in here if d["flagged_by_agent"] and d["false_positive"])
         pending = sum(1 for d in here if d["flagged_by_agent"] and d["is_real"] and not d["validated_by_human"])
         missed = sum(1 for d in here if not d["flagged_by_agent"] and d["is_real"])
-        escapes = sum(1 for d in real if present(d, phase_order, removed_after=True))
+        escapes = sum(1 for d in defects if d["is_real"] and present(d, phase_order, removed_after=True))
         false_negatives = missed + escapes
-        reviews.append({
+        return {
             "review_phase": phase,
             "true_positives": tp,
             "false_positives": fp,
@@ -289,9 +291,13 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
             "false_positive_rate_pct": ratio(fp, tp + fp, 100),
             "recall_pct": ratio(tp, tp + false_negatives, 100),
             "escape_rate_pct": ratio(false_negatives, tp + false_negatives, 100),
-            "yield_pct": phase_yield[phase]["phase_yield_pct"],
-        })
-    marts["mart_review_effectiveness"] = reviews
+        }
+
+    review_phases = {phase: order for phase, (order, phase_class) in PHASES.items() if phase_class == "appraisal"}
+    marts["mart_review_effectiveness"] = [
+        review(phase, order, fct_defects) | {"yield_pct": phase_yield[phase]["phase_yield_pct"]}
+        for phase, order in review_phases.items()
+    ]
 
     failure_order = min(o for o, c in PHASES.values() if c == "failure")
     removed_before = sum(1 for d in real if d["removed_order"] is not None and d["removed_order"] < failure_order)
@@ -344,6 +350,30 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
         regression(target, [(row["proxy"], row["actual_" + target]) for row in dataset])
         for target in ("latency_ms", "tokens", "api_cost_usd")
     ]
+    # every scope the estimator offers: None is "any"; a task with no type (project) only in "any"
+    types = {task_costs_by_id[row["task_id"]]["task_type"] for row in dataset} - {None}
+    projects = {task_costs_by_id[row["task_id"]]["project_id"] for row in dataset} - {None}
+    scopes = [(None, None)] + [(t, None) for t in types] + [(None, p) for p in projects] + [
+        (t, p) for t in types for p in projects]
+    fits = []
+    for task_type, project_id in scopes:
+        rows = [row for row in dataset
+                if task_type in (None, task_costs_by_id[row["task_id"]]["task_type"])
+                and project_id in (None, task_costs_by_id[row["task_id"]]["project_id"])]
+        if not rows and (task_type, project_id) != (None, None):
+            continue
+        for target in ("latency_ms", "tokens", "api_cost_usd"):
+            points = [(row["proxy"], row["actual_" + target]) for row in rows]
+            sum_x, sum_y = sum(Fraction(x) for x, _ in points), sum(Fraction(y) for _, y in points)
+            fits.append(regression(target, points) | {
+                "task_type": task_type,
+                "project_id": project_id,
+                "averaging_beta1": sum_y / sum_x if sum_x > 0 else None,
+            })
+    marts["mart_probe_fits"] = fits
+    if snapshot_period is not None:
+        marts["mart_bootstrap_snapshot"] = bootstrap_snapshot(
+            raw, task_costs, fct_defects, dataset, snapshot_period, review)
 
     # mart_bootstrap_status ----------------------------------------------------------------
     latest: dict[str, dict] = {}
@@ -357,7 +387,9 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
             status = "Ready to Graduate"
         elif direction is None:
             status = "Unknown Metric"
-        elif (direction == "lower_is_better" and value <= target) or (direction == "higher_is_better" and value >= target):
+        elif (direction == "lower_is_better" and value <= target) or (
+            direction == "higher_is_better" and value >= target
+        ):
             status = "On Track"
         else:
             status = "Needs Improvement"
@@ -375,6 +407,71 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime) -> dict[str, lis
         })
     marts["mart_bootstrap_status"] = statuses
     return marts
+
+
+CAPABILITIES = {row["capability_name"]: row for row in seed("bootstrap_capabilities")}
+REVIEW_CAPABILITIES = {"ReviewAgent_Design": "DesignReview", "ReviewAgent_Code": "CodeReview"}
+
+
+def bootstrap_snapshot(raw, task_costs, fct_defects, dataset, period, review) -> list[dict]:
+    """metrics.md "Bootstrap learning": each capability measured over [start, end)."""
+    start, end = period
+    tasks = {row["task_id"]: row for row in raw["task_metadata"]}
+    in_period = {task_id for task_id, row in tasks.items()
+                 if start <= (row["completed_at"] or row["created_at"]) < end}
+    completed = [t for t in task_costs if t["task_id"] in in_period and t["status"] == "completed"]
+
+    def mape(actual, estimated):
+        kept = [t for t in completed if t[actual] not in (None, 0) and t[estimated] is not None]
+        value = sum(Fraction(100) * abs(Fraction(t[actual]) - Fraction(t[estimated])) / Fraction(t[actual])
+                    for t in kept) / len(kept) if kept else None
+        return len(kept), value
+
+    measured = {}
+    cost_tasks, cost_mape = mape("actual_api_cost_usd", "estimated_api_cost_usd")
+    if cost_tasks:
+        fit = regression("api_cost_usd", [(row["proxy"], row["actual_api_cost_usd"])
+                                          for row in dataset if row["task_id"] in in_period])
+        measured["PROBE_AI"] = (cost_tasks, cost_mape, {
+            "tokens_mape": mape("actual_tokens", "estimated_tokens")[1],
+            "latency_mape": mape("actual_latency_ms", "estimated_latency_ms")[1],
+            "r_squared": fit["r_squared"],
+        })
+    complexity_tasks, complexity_mape = mape("actual_complexity", "estimated_complexity")
+    if complexity_tasks:
+        measured["TaskDecomposition"] = (complexity_tasks, complexity_mape, {})
+    period_defects = [d for d in fct_defects if d["task_id"] in in_period]
+    for capability, phase in REVIEW_CAPABILITIES.items():
+        counts = review(phase, PHASES[phase][0], period_defects)
+        if counts["precision_pct"] is not None:
+            measured[capability] = (len(completed), counts["precision_pct"], {
+                "false_positive_rate": counts["false_positive_rate_pct"],
+                "escape_rate": counts["escape_rate_pct"],
+                "recall": counts["recall_pct"],
+            })
+    rows = []
+    for name, (tasks_completed, value, secondary) in measured.items():
+        setting = CAPABILITIES[name]
+        direction = DIRECTIONS[setting["primary_metric_name"]]
+        target = Fraction(setting["primary_metric_target"])
+        meets = value <= target if direction == "lower_is_better" else value >= target
+        required = int(setting["tasks_required_for_graduation"])
+        rows.append({
+            "capability_name": name,
+            "capability_mode": setting["capability_mode"],
+            "tasks_completed": tasks_completed,
+            "tasks_required_for_graduation": required,
+            "primary_metric_name": setting["primary_metric_name"],
+            "primary_metric_value": (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+                Decimal("0.0001"), rounding=ROUND_HALF_UP),
+            "primary_metric_target": target,
+            "direction": direction,
+            "graduation_criteria_met": tasks_completed >= required and meets,
+            "secondary_metrics_json": secondary,
+            "measurement_period_start": start,
+            "measurement_period_end": end,
+        })
+    return rows
 
 
 def regression(target: str, points: list[tuple[Any, Any]]) -> dict:
@@ -399,9 +496,13 @@ def regression(target: str, points: list[tuple[Any, Any]]) -> dict:
 
 
 def close(actual: Any, expected: Any) -> bool:
-    """Equal, numbers within 1e-9 (relative for large ones): the marts round to 12 places."""
+    """Equal, numbers within 1e-9 (relative for large ones): the marts round to 12 places.
+    JSON objects compare key by key."""
     if expected is None or actual is None:
         return actual is None and expected is None
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and set(actual) == set(expected) and all(
+            close(actual[key], value) for key, value in expected.items())
     if isinstance(expected, (int, float, Decimal, Fraction)) and not isinstance(expected, bool):
         actual_number, expected_number = Fraction(actual), Fraction(expected)
         return abs(actual_number - expected_number) <= Fraction(1, 10**9) * max(1, abs(expected_number))

@@ -18,8 +18,15 @@ def test_env_prints_exports_that_reach_the_same_database(db):
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("export PG") for line in lines)
     check = subprocess.run(
-        ["bash", "-c", f'{result.stdout}\n "{sys.executable}" -c "import psycopg; print(psycopg.connect(\'\').info.dbname)"'],
-        env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True,
+        [
+            "bash",
+            "-c",
+            f'{result.stdout}\n "{sys.executable}" -c "import psycopg; print(psycopg.connect(\'\').info.dbname)"',
+        ],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert check.stdout.strip() == db.dbname
 
@@ -50,7 +57,9 @@ def test_grant_login_never_prints_the_password(db):
 
 def test_connection_errors_name_the_server_but_not_the_password(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(ASP_DATABASE_URL="postgresql://someone:hunter2-secret@127.0.0.1:1/nowhere", ASP_PROJECT_DIR=str(PROJECT_DIR))
+    env.update(
+        ASP_DATABASE_URL="postgresql://someone:hunter2-secret@127.0.0.1:1/nowhere", ASP_PROJECT_DIR=str(PROJECT_DIR)
+    )
     result = run_cli("db", "status", env=env, check=False)
     assert result.returncode == 1
     assert "cannot connect to PostgreSQL at 127.0.0.1:1/nowhere" in result.stderr

@@ -35,7 +35,11 @@ def test_same_seed_same_files_whatever_the_split_and_workers(tmp_path):
     one = generate.generate(120, seed=5, out=tmp_path / "a", end=END, tasks_per_file=50, workers=2)
     two = generate.generate(120, seed=5, out=tmp_path / "b", end=END, tasks_per_file=120, workers=1)
     other = generate.generate(120, seed=6, out=tmp_path / "c", end=END, tasks_per_file=120, workers=1)
-    assert [p.name for p in one.files] == ["synthetic-s5-00001.jsonl", "synthetic-s5-00002.jsonl", "synthetic-s5-00003.jsonl"]
+    assert [p.name for p in one.files] == [
+        "synthetic-s5-00001.jsonl",
+        "synthetic-s5-00002.jsonl",
+        "synthetic-s5-00003.jsonl",
+    ]
     text = lambda summary: "".join(p.read_text() for p in summary.files)  # noqa: E731
     assert text(one) == text(two)
     assert text(one) != text(other)

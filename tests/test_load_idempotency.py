@@ -22,7 +22,10 @@ def _executions(path: Path, first: int, last: int, metrics=("Latency", "Tokens_I
     with path.open("w") as handle:
         for n in range(first, last):
             for metric in metrics:
-                handle.write(json.dumps(cost(metric, n % 997 + 1, task_id=f"T-{n // 10}", metadata={"execution_id": f"E-{n}"})) + "\n")
+                handle.write(
+                    json.dumps(cost(metric, n % 997 + 1, task_id=f"T-{n // 10}", metadata={"execution_id": f"E-{n}"}))
+                    + "\n"
+                )
     return path
 
 

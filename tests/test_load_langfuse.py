@@ -87,14 +87,25 @@ def test_api_pages_map_agents_generations_tools_and_defects(db, tmp_path):
         "API_Cost": Decimal("0.0382"),
         "Tool_Calls": Decimal("1.0000"),
     }
-    assert code["Latency"][3:] == ("TASK-001", "ASP-Platform", "v1.2.3", "claude-sonnet-4", "obs-code", "2026-01-05 10:00:00+00")
+    assert code["Latency"][3:] == (
+        "TASK-001",
+        "ASP-Platform",
+        "v1.2.3",
+        "claude-sonnet-4",
+        "obs-code",
+        "2026-01-05 10:00:00+00",
+    )
     design = {r[1]: r for r in rows if r[0] == "Design"}
     assert {k: v[2] for k, v in design.items()} == {
         "Latency": Decimal("2150.5000"), "Tokens_In": Decimal("5240.0000"), "Tokens_Out": Decimal("1820.0000"),
         "API_Cost": Decimal("0.0382"), "Tool_Calls": Decimal("0.0000"),
     }
     assert design["Latency"][3:7] == ("TASK-OWN", "ASP-Platform", "v1.0", "claude-sonnet-4")
-    assert query(db, "select defect_id, task_id, defect_type, phase_injected, phase_removed, component_path, flagged_by_agent, severity from raw.defect_log") == [
+    assert query(
+        db,
+        "select defect_id, task_id, defect_type, phase_injected, phase_removed, component_path, flagged_by_agent,"
+        " severity from raw.defect_log",
+    ) == [
         ("D-001", "TASK-001", "5_Security_Vulnerability", "Code", "CodeReview", "src/auth/login.py", True, "Critical")
     ]
     [(position, record_type, reason, original)] = rejects(db)
@@ -117,11 +128,18 @@ def _blob_export_row(obs: dict) -> dict:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S.%f") if value else None
 
     return {
-        "id": obs["id"], "trace_id": obs["traceId"], "parent_observation_id": obs["parentObservationId"],
-        "type": obs["type"], "name": obs["name"], "start_time": stamp(obs["startTime"]), "end_time": stamp(obs["endTime"]),
-        "provided_model_name": obs["model"], "level": obs["level"],
+        "id": obs["id"],
+        "trace_id": obs["traceId"],
+        "parent_observation_id": obs["parentObservationId"],
+        "type": obs["type"],
+        "name": obs["name"],
+        "start_time": stamp(obs["startTime"]),
+        "end_time": stamp(obs["endTime"]),
+        "provided_model_name": obs["model"],
+        "level": obs["level"],
         "metadata": {k: v if isinstance(v, str) else json.dumps(v) for k, v in obs["metadata"].items()},
-        "usage_details": obs["usageDetails"], "cost_details": obs["costDetails"],
+        "usage_details": obs["usageDetails"],
+        "cost_details": obs["costDetails"],
     }
 
 
@@ -144,7 +162,10 @@ def test_exports_in_every_shape_are_the_same_records_as_the_api(db, tmp_path):
     # The trace's task id applies to the exports too: the traces page came first in this load.
     summaries = loading.load_paths(db, [tmp_path / "traces.json", jsonl, array, tmp_path / "export.csv"])
     for summary in summaries[1:]:
-        assert (summary.format, summary.loaded, summary.duplicates, summary.rejected) == ("langfuse", 0, 11, 1), (summary, rejects(db))
+        assert (summary.format, summary.loaded, summary.duplicates, summary.rejected) == ("langfuse", 0, 11, 1), (
+            summary,
+            rejects(db),
+        )
     assert (count(db, "agent_cost_vector"), count(db, "defect_log")) == before
 
 

@@ -15,7 +15,9 @@ from support import cli_environment, run_cli
 
 from asp_telemetry import connection, loading, migrations, roles
 
-UNICODE_TEXT = 'He said "it\'s fine" \\ then: \ttab, new\nline, ünïcødé ☃, emoji 🧪, RTL שלום, zero-width\u200b, \'single\''
+UNICODE_TEXT = (
+    "He said \"it's fine\" \\ then: \ttab, new\nline, ünïcødé ☃, emoji 🧪, RTL שלום, zero-width\u200b, 'single'"
+)
 
 # (line, expected fragment of the reason): every bad-input case of the issue, between good lines.
 BAD_LINES = [
@@ -33,7 +35,10 @@ BAD_LINES = [
     (json.dumps(cost(timestamp="2026-01-05 10:00:00")), "timestamp: input should have timezone info"),
     (json.dumps(cost(timestamp="yesterday")), "timestamp: input should be an ISO 8601 time with a UTC offset"),
     (json.dumps(defect(phase_removed="Code")), "cannot be injected and removed in the same phase"),
-    (json.dumps(defect(created_at="2026-01-02T00:00:00Z", resolved_at="2026-01-01T00:00:00Z")), "resolved_at: earlier than created_at"),
+    (
+        json.dumps(defect(created_at="2026-01-02T00:00:00Z", resolved_at="2026-01-01T00:00:00Z")),
+        "resolved_at: earlier than created_at",
+    ),
     (json.dumps({**cost(), "record": "agent_costs"}), "unknown record type 'agent_costs'"),
     (json.dumps({k: v for k, v in cost().items() if k != "record"}), 'no "record" key'),
     ("[1, 2, 3]", "not a JSON object (a list)"),
@@ -48,11 +53,20 @@ BAD_LINES = [
     (json.dumps({**cost(), "metric_val": 7}), "metric_val: unknown column"),
     (json.dumps(cost(task_id="T" * 101)), "task_id: string should have at most 100 characters"),
     (json.dumps(task(status="done")), "status: input should be 'pending', 'in_progress', 'completed' or 'failed'"),
-    (json.dumps(bootstrap(tasks_required_for_graduation=0)), "tasks_required_for_graduation: input should be greater than or equal to 1"),
-    (json.dumps(bootstrap(capability_mode="Graduated")), "capability_mode: input should be 'Learning', 'Shadow' or 'Autonomous'"),
+    (
+        json.dumps(bootstrap(tasks_required_for_graduation=0)),
+        "tasks_required_for_graduation: input should be greater than or equal to 1",
+    ),
+    (
+        json.dumps(bootstrap(capability_mode="Graduated")),
+        "capability_mode: input should be 'Learning', 'Shadow' or 'Autonomous'",
+    ),
     (json.dumps(cost(metadata=["not", "an", "object"])), "metadata: input should be an object"),
     (json.dumps(defect(description="nul \u0000 inside")), "contains a NUL character"),
-    ('{"record": "defect_log", "description": "ünïcødé ☃ \\"quoted\\"", "defect_id": 5}', "defect_id: input should be a valid string"),
+    (
+        '{"record": "defect_log", "description": "ünïcødé ☃ \\"quoted\\"", "defect_id": 5}',
+        "defect_id: input should be a valid string",
+    ),
 ]
 
 
@@ -69,7 +83,12 @@ def test_every_bad_line_is_rejected_with_its_reason_and_the_good_lines_load(db, 
 
     [summary] = loading.load_paths(db, [path])
 
-    assert (summary.loaded, summary.duplicates, summary.rejected, summary.status) == (good, 0, len(BAD_LINES), "complete")
+    assert (summary.loaded, summary.duplicates, summary.rejected, summary.status) == (
+        good,
+        0,
+        len(BAD_LINES),
+        "complete",
+    )
     stored = rejects(db)
     assert len(stored) == len(BAD_LINES)
     for (position, _record_type, reason, original), (line, expected), number in zip(
@@ -102,14 +121,20 @@ def test_one_file_mixes_all_four_record_types_and_defaults_apply(db, tmp_path):
     ])
     [summary] = loading.load_paths(db, [path])
     assert (summary.loaded, summary.rejected, summary.format) == (5, 0, "native")
-    assert query(db, "select status, defect_count, human_reviewed from raw.task_metadata") == [("in_progress", 0, False)]
-    assert query(db, "select flagged_by_agent, validated_by_human, false_positive from raw.defect_log") == [(False, False, False)]
+    assert query(db, "select status, defect_count, human_reviewed from raw.task_metadata") == [
+        ("in_progress", 0, False)
+    ]
+    assert query(db, "select flagged_by_agent, validated_by_human, false_positive from raw.defect_log") == [
+        (False, False, False)
+    ]
     assert query(db, "select agent_iteration, metric_unit from raw.agent_cost_vector order by metric_type") == [
         (1, "ms"), (1, "tokens")
     ]
     # Records that leave out a timestamp get the load's time, as an INSERT would.
     assert query(db, "select count(*) from raw.agent_cost_vector where timestamp > now() - interval '1 hour'") == [(1,)]
-    assert query(db, "select count(*) from raw.bootstrap_metrics where measured_at > now() - interval '1 hour'") == [(1,)]
+    assert query(db, "select count(*) from raw.bootstrap_metrics where measured_at > now() - interval '1 hour'") == [
+        (1,)
+    ]
 
 
 def test_the_unit_may_be_left_out_and_comes_from_the_seed(db, tmp_path):
@@ -167,7 +192,9 @@ def test_a_metric_reported_once_per_execution_is_never_updated_or_doubled(db, tm
     loading.load_paths(db, [jsonl(tmp_path / "a.jsonl", [cost("Latency", 1000)])])
     [summary] = loading.load_paths(db, [jsonl(tmp_path / "b.jsonl", [cost("Latency", 1000.7, llm_model="other")])])
     assert (summary.loaded, summary.duplicates) == (0, 1)
-    assert query(db, "select metric_value, llm_model from raw.agent_cost_vector") == [(Decimal("1000.0000"), "claude-sonnet-4")]
+    assert query(db, "select metric_value, llm_model from raw.agent_cost_vector") == [
+        (Decimal("1000.0000"), "claude-sonnet-4")
+    ]
 
 
 def test_executions_differ_by_task_subtask_role_iteration_and_execution_id(db, tmp_path):
@@ -204,20 +231,34 @@ def test_a_task_created_and_completed_in_one_file_is_one_row_with_both(db, tmp_p
     lines = [task(status="pending", estimated_complexity=5), task(status="completed", actual_complexity=7)]
     [summary] = loading.load_paths(db, [jsonl(tmp_path / "t.jsonl", lines)])
     assert (summary.loaded, summary.updated) == (1, 1)
-    assert query(db, "select status, estimated_complexity, actual_complexity from raw.task_metadata") == [("completed", 5, 7)]
+    assert query(db, "select status, estimated_complexity, actual_complexity from raw.task_metadata") == [
+        ("completed", 5, 7)
+    ]
 
 
 def test_a_defect_arriving_again_brings_its_resolution(db, tmp_path):
-    loading.load_paths(db, [jsonl(tmp_path / "1.jsonl", [defect(created_at="2026-01-05T10:00:00Z", flagged_by_agent=True)])])
+    loading.load_paths(
+        db, [jsonl(tmp_path / "1.jsonl", [defect(created_at="2026-01-05T10:00:00Z", flagged_by_agent=True)])]
+    )
     [summary] = loading.load_paths(db, [jsonl(tmp_path / "2.jsonl", [
         defect(resolved_at="2026-01-05T12:00:00Z", resolution_notes="pinned the real library",
                validated_by_human=True, description="a different description is ignored"),
     ])])
     assert summary.updated == 1
-    assert query(db, """
+    assert query(
+        db,
+        """
         select resolved_at::text, resolution_notes, flagged_by_agent, validated_by_human, false_positive, description
-        from raw.defect_log""") == [
-        ("2026-01-05 12:00:00+00", "pinned the real library", True, True, False, "imported a library that does not exist"),
+        from raw.defect_log""",
+    ) == [
+        (
+            "2026-01-05 12:00:00+00",
+            "pinned the real library",
+            True,
+            True,
+            False,
+            "imported a library that does not exist",
+        ),
     ]
 
 
@@ -287,7 +328,11 @@ def test_unreadable_input_fails_with_a_clear_message_and_loads_nothing(db, tmp_p
     assert count(db, "agent_cost_vector") == 0
 
     broken = tmp_path / "broken.jsonl.gz"
-    broken.write_bytes(gzip.compress(b"\n".join(json.dumps(cost(metadata={"execution_id": str(i)})).encode() for i in range(2000)))[:-200])
+    broken.write_bytes(
+        gzip.compress(b"\n".join(json.dumps(cost(metadata={"execution_id": str(i)})).encode() for i in range(2000)))[
+            :-200
+        ]
+    )
     result = run_cli("load", str(broken), env=cli_environment(db), check=False)
     assert result.returncode == 1
     assert "unreadable input" in result.stderr and "broken.jsonl.gz" in result.stderr
@@ -298,7 +343,9 @@ def test_gzip_stdin_and_directories_are_read(db, tmp_path):
     directory = tmp_path / "exports"
     (directory / "day2").mkdir(parents=True)
     jsonl(directory / "a.jsonl", [cost(metadata={"execution_id": "A"})])
-    (directory / "day2" / "b.jsonl.gz").write_bytes(gzip.compress(json.dumps(cost(metadata={"execution_id": "B"})).encode()))
+    (directory / "day2" / "b.jsonl.gz").write_bytes(
+        gzip.compress(json.dumps(cost(metadata={"execution_id": "B"})).encode())
+    )
     (directory / ".hidden.jsonl").write_text("garbage\n")
     stdin = json.dumps(cost(metadata={"execution_id": "C"})) + "\n"
     result = run_cli("load", str(directory), "-", env=cli_environment(db), input=stdin)
@@ -313,7 +360,8 @@ def test_csv_needs_its_table_and_reads_json_columns_and_empty_cells(db, tmp_path
     path = tmp_path / "tasks.csv"
     path.write_text(
         "task_id,status,estimated_complexity,semantic_units_json,components_affected,human_reviewed,task_description\n"
-        'T-1,in_progress,18,"{""semantic_units"": [{""unit_id"": ""SU-001""}]}","[""src/auth/login.py""]",true,"multi\nline, ""quoted"""\n'
+        'T-1,in_progress,18,"{""semantic_units"": [{""unit_id"": ""SU-001""}]}","[""src/auth/login.py""]",'
+        'true,"multi\nline, ""quoted"""\n'
         "T-2,,,,,,\n"
         "T-3,done,,,,,\n"
         'T-4,pending,5,"{broken",,,\n',
@@ -324,8 +372,19 @@ def test_csv_needs_its_table_and_reads_json_columns_and_empty_cells(db, tmp_path
 
     [summary] = loading.load_paths(db, [path], table="task_metadata")
     assert (summary.format, summary.loaded, summary.rejected) == ("csv", 2, 2)
-    assert query(db, "select task_id, status, semantic_units_json, components_affected, human_reviewed, task_description from raw.task_metadata order by 1") == [
-        ("T-1", "in_progress", {"semantic_units": [{"unit_id": "SU-001"}]}, ["src/auth/login.py"], True, 'multi\nline, "quoted"'),
+    assert query(
+        db,
+        "select task_id, status, semantic_units_json, components_affected, human_reviewed, task_description"
+        " from raw.task_metadata order by 1",
+    ) == [
+        (
+            "T-1",
+            "in_progress",
+            {"semantic_units": [{"unit_id": "SU-001"}]},
+            ["src/auth/login.py"],
+            True,
+            'multi\nline, "quoted"',
+        ),
         ("T-2", "pending", None, None, False, None),
     ]
     reasons = {position: reason for position, _, reason, _ in rejects(db)}
@@ -334,10 +393,18 @@ def test_csv_needs_its_table_and_reads_json_columns_and_empty_cells(db, tmp_path
 
 
 def test_load_records_loads_in_memory_records_with_the_same_rules(db):
-    summary = loading.load_records(db, [task("T-5"), cost(task_id="T-5"), {"record": "task_metadata"}, "nonsense"], source="sdk")
+    summary = loading.load_records(
+        db, [task("T-5"), cost(task_id="T-5"), {"record": "task_metadata"}, "nonsense"], source="sdk"
+    )
     assert (summary.loaded, summary.rejected) == (2, 2)
-    assert [(p, r) for p, r, _, _ in query(db, "select position, record_type, reason, original_text from raw.rejected_records order by id")] == [
-        ("record 3", "task_metadata"), ("record 4", None),
+    assert [
+        (p, r)
+        for p, r, _, _ in query(
+            db, "select position, record_type, reason, original_text from raw.rejected_records order by id"
+        )
+    ] == [
+        ("record 3", "task_metadata"),
+        ("record 4", None),
     ]
     again = loading.load_records(db, [task("T-5"), cost(task_id="T-5")], source="sdk")
     assert (again.loaded, again.duplicates) == (0, 2)
@@ -349,7 +416,9 @@ def test_a_login_acting_as_asp_writer_can_do_every_kind_of_load(db, tmp_path):
     try:
         writer = db.model_copy(update={"user": user, "password": SecretStr("writer-pw")})
         first = jsonl(tmp_path / "1.jsonl", [task(), cost(), defect(), bootstrap(), "broken"])
-        second = jsonl(tmp_path / "2.jsonl", [task(status="completed"), defect(resolution_notes="fixed"), cost(task_id=1)])
+        second = jsonl(
+            tmp_path / "2.jsonl", [task(status="completed"), defect(resolution_notes="fixed"), cost(task_id=1)]
+        )
         summaries = loading.load_paths(writer, [first, second])
         assert [(s.loaded, s.updated, s.rejected) for s in summaries] == [(4, 0, 1), (0, 2, 1)]
         [strict] = loading.load_paths(writer, [second], strict=True)

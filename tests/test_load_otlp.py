@@ -22,7 +22,9 @@ def _pipeline() -> Recorder:
         with recorder.agent("Code", gen_ai__agent__version="v1.2.3", asp__agent_iteration=2,
                             gen_ai__provider__name="anthropic",
                             gen_ai__aggregated_usage__input_tokens=9999, gen_ai__aggregated_usage__output_tokens=9999):
-            with recorder.chat("claude-sonnet-4-20250514", 5000, 1500, gen_ai__usage__cost=0.03, gen_ai__agent__name="Code"):
+            with recorder.chat(
+                "claude-sonnet-4-20250514", 5000, 1500, gen_ai__usage__cost=0.03, gen_ai__agent__name="Code"
+            ):
                 pass
             with recorder.tool("run_tests"):
                 with recorder.chat("claude-haiku-4", 240, 320):
@@ -74,19 +76,31 @@ def test_sdk_spans_in_both_encodings_map_to_the_same_executions(db, tmp_path):
     }
     test = {r[1]: r for r in rows if r[0] == "Test"}
     assert test["Tokens_In"][2] == Decimal("700") and test["API_Cost"][2] == Decimal("0.002")
-    assert test["Tokens_In"][3:] == ("TASK-42", "SU-1", "ASP-Platform", None, 2, "gpt-4o", "anthropic", test_id, "error")
+    assert test["Tokens_In"][3:] == (
+        "TASK-42",
+        "SU-1",
+        "ASP-Platform",
+        None,
+        2,
+        "gpt-4o",
+        "anthropic",
+        test_id,
+        "error",
+    )
     latency_ms = Decimal(agents["invoke_agent Code"].end_time - agents["invoke_agent Code"].start_time) / 1_000_000
     assert [r[2] for r in code if r[1] == "Latency"] == [latency_ms.quantize(Decimal("0.0001"))]
     trace_id = format(agents["invoke_agent Code"].context.trace_id, "032x")
     started = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=agents["invoke_agent Code"].start_time // 1000)
-    assert query(db, "select distinct metadata->>'trace_id', timestamp from raw.agent_cost_vector where agent_role = 'Code'") == [
-        (trace_id, started)
-    ]
+    assert query(
+        db, "select distinct metadata->>'trace_id', timestamp from raw.agent_cost_vector where agent_role = 'Code'"
+    ) == [(trace_id, started)]
 
 
 def test_task_id_falls_back_to_the_conversation_then_the_trace(db, tmp_path):
     recorder = Recorder()
-    with recorder.agent("Planning", gen_ai__conversation__id="conv-7", gen_ai__usage__input_tokens=10, gen_ai__usage__output_tokens=4):
+    with recorder.agent(
+        "Planning", gen_ai__conversation__id="conv-7", gen_ai__usage__input_tokens=10, gen_ai__usage__output_tokens=4
+    ):
         pass
     with recorder.agent("Design"):
         pass
@@ -95,10 +109,34 @@ def test_task_id_falls_back_to_the_conversation_then_the_trace(db, tmp_path):
     path.write_text(json.dumps(collector_json(spans)) + "\n")
     loading.load_paths(db, [path])
     design_trace = format(next(s for s in spans if s.name == "invoke_agent Design").context.trace_id, "032x")
-    assert query(db, "select agent_role, task_id, agent_iteration, metric_type, metric_value from raw.agent_cost_vector order by 1, 4") == [
-        ("Design", design_trace, 1, "Latency", query(db, "select metric_value from raw.agent_cost_vector where agent_role = 'Design' and metric_type = 'Latency'")[0][0]),
+    assert query(
+        db,
+        "select agent_role, task_id, agent_iteration, metric_type, metric_value from raw.agent_cost_vector"
+        " order by 1, 4",
+    ) == [
+        (
+            "Design",
+            design_trace,
+            1,
+            "Latency",
+            query(
+                db,
+                "select metric_value from raw.agent_cost_vector"
+                " where agent_role = 'Design' and metric_type = 'Latency'",
+            )[0][0],
+        ),
         ("Design", design_trace, 1, "Tool_Calls", Decimal("0")),
-        ("Planning", "conv-7", 1, "Latency", query(db, "select metric_value from raw.agent_cost_vector where agent_role = 'Planning' and metric_type = 'Latency'")[0][0]),
+        (
+            "Planning",
+            "conv-7",
+            1,
+            "Latency",
+            query(
+                db,
+                "select metric_value from raw.agent_cost_vector"
+                " where agent_role = 'Planning' and metric_type = 'Latency'",
+            )[0][0],
+        ),
         ("Planning", "conv-7", 1, "Tokens_In", Decimal("10")),  # no model spans: the agent's own usage
         ("Planning", "conv-7", 1, "Tokens_Out", Decimal("4")),
         ("Planning", "conv-7", 1, "Tool_Calls", Decimal("0")),
@@ -138,7 +176,9 @@ def test_spans_outside_any_agent_make_no_rows(db, tmp_path):
 
 def test_an_agent_span_repeated_inside_itself_is_one_execution(db, tmp_path):
     recorder = Recorder()
-    with recorder.agent("Code", asp__task_id="T-7", gen_ai__usage__input_tokens=300):  # the framework's span, with totals
+    with recorder.agent(
+        "Code", asp__task_id="T-7", gen_ai__usage__input_tokens=300
+    ):  # the framework's span, with totals
         with recorder.agent("Code"):  # the SDK's span of the same agent
             with recorder.chat("m", 100, 10):
                 pass
@@ -147,7 +187,10 @@ def test_an_agent_span_repeated_inside_itself_is_one_execution(db, tmp_path):
     path = tmp_path / "repeat.jsonl"
     path.write_text(json.dumps(collector_json(recorder.finished())) + "\n")
     loading.load_paths(db, [path])
-    assert query(db, "select metric_type, metric_value from raw.agent_cost_vector where metric_type like 'Tokens%%' order by 1") == [
-        ("Tokens_In", Decimal("300")), ("Tokens_Out", Decimal("30")),
+    assert query(
+        db, "select metric_type, metric_value from raw.agent_cost_vector where metric_type like 'Tokens%%' order by 1"
+    ) == [
+        ("Tokens_In", Decimal("300")),
+        ("Tokens_Out", Decimal("30")),
     ]
     assert query(db, "select count(distinct metadata->>'execution_id') from raw.agent_cost_vector") == [(1,)]

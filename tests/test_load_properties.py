@@ -45,7 +45,11 @@ def _break(record: dict, how: str, text: str) -> dict:
 
 invalid = st.builds(_break, valid, st.sampled_from(["drop", "negative", "role", "record"]),
                     st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=8))
-garbage = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), min_size=1, max_size=30).filter(lambda s: s.strip())
+garbage = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+    min_size=1,
+    max_size=30,
+).filter(lambda s: s.strip())
 line = st.one_of(valid.map(json.dumps), valid.map(json.dumps), invalid.map(json.dumps), garbage)
 
 
@@ -53,7 +57,9 @@ line = st.one_of(valid.map(json.dumps), valid.map(json.dumps), invalid.map(json.
 @given(lines=st.lists(line, min_size=1, max_size=40), batch_rows=st.integers(1, 12))
 def test_every_line_is_loaded_skipped_or_rejected_never_lost(db, tmp_path_factory, lines, batch_rows):
     with connection.connect(db) as conn:
-        conn.execute("truncate raw.agent_cost_vector, raw.task_metadata, raw.defect_log, raw.rejected_records, raw.loads")
+        conn.execute(
+            "truncate raw.agent_cost_vector, raw.task_metadata, raw.defect_log, raw.rejected_records, raw.loads"
+        )
     path = tmp_path_factory.mktemp("prop") / "lines.jsonl"
     path.write_text("".join(text + "\n" for text in lines), encoding="utf-8")
 

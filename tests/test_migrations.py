@@ -112,7 +112,9 @@ def test_badly_named_migration_files_are_refused(tmp_path):
 
 def test_foreign_keys_are_optional_and_refuse_orphans_clearly(db):
     with connection.connect(db) as conn:
-        fks = conn.execute("select count(*) from pg_constraint where contype = 'f' and connamespace = 'raw'::regnamespace")
+        fks = conn.execute(
+            "select count(*) from pg_constraint where contype = 'f' and connamespace = 'raw'::regnamespace"
+        )
         assert fks.fetchone()[0] == 0
         conn.execute(
             "insert into raw.agent_cost_vector (task_id, agent_role, metric_type, metric_value, metric_unit)"

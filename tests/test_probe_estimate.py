@@ -41,24 +41,31 @@ def test_estimate_matches_an_independent_computation(analytics_db):
         assert item.significance == pytest.approx(reference.pvalue, rel=1e-6, abs=1e-300)
         n = len(x)
         sigma = np.sqrt(((y - reference.intercept - reference.slope * x) ** 2).sum() / (n - 2))
-        half = stats.t.ppf(0.85, n - 2) * sigma * np.sqrt(1 + 1 / n + (22 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        half = (
+            stats.t.ppf(0.85, n - 2) * sigma * np.sqrt(1 + 1 / n + (22 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        )
         assert item.projection == pytest.approx(reference.intercept + reference.slope * 22, rel=1e-9)
         assert item.interval_70.high == pytest.approx(item.projection + half, rel=1e-9)
 
 
-def test_the_mart_regression_agrees_with_the_estimator(analytics_db):
+def test_the_mart_regression_is_the_estimators_and_matches_an_independent_computation(analytics_db):
     data = _dataset(analytics_db)
     with connection.connect(analytics_db) as conn:
         models = {row[0]: row[1:] for row in conn.execute(
             "select target, n, beta0, beta1, r_squared, sigma from marts.mart_probe_model")}
+    estimator = probe.fits(analytics_db)
     for column, target in enumerate(probe.TARGETS, start=1):
-        fit = probe.regression(data[:, 0].tolist(), data[:, column].tolist())
+        x, y = data[:, 0], data[:, column]
+        reference = stats.linregress(x, y)
         n, beta0, beta1, r_squared, sigma = models[target]
-        assert n == fit.n
-        assert float(beta1) == pytest.approx(fit.beta1, rel=1e-9)
-        assert float(beta0) == pytest.approx(fit.beta0, rel=1e-9)
-        assert float(r_squared) == pytest.approx(fit.r_squared, rel=1e-9)
-        assert float(sigma) == pytest.approx(fit.sigma, rel=1e-9)
+        assert n == len(x) == estimator[target].n
+        assert float(beta1) == pytest.approx(reference.slope, rel=1e-9)
+        assert float(beta0) == pytest.approx(reference.intercept, rel=1e-9)
+        assert float(r_squared) == pytest.approx(reference.rvalue**2, rel=1e-9)
+        residuals = y - reference.intercept - reference.slope * x
+        assert float(sigma) == pytest.approx(np.sqrt((residuals**2).sum() / (n - 2)), rel=1e-9)
+        assert (estimator[target].beta0, estimator[target].beta1, estimator[target].r_squared,
+                estimator[target].sigma) == (float(beta0), float(beta1), float(r_squared), float(sigma))
 
 
 def test_filters_use_only_that_task_type_or_project(analytics_db):
@@ -66,6 +73,10 @@ def test_filters_use_only_that_task_type_or_project(analytics_db):
     result = probe.estimate(analytics_db, 15, task_type="api")
     assert result.tasks_used == len(data) > 0
     assert result.projection("tokens").beta1 == pytest.approx(stats.linregress(data[:, 0], data[:, 2]).slope)
+    project = _dataset(analytics_db, "t.task_type = %s and t.project_id = %s", ["api", "Billing"])
+    both = probe.estimate(analytics_db, 15, task_type="api", project_id="Billing")
+    assert both.tasks_used == len(project) > 0
+    assert both.projection("tokens").beta1 == pytest.approx(stats.linregress(project[:, 0], project[:, 2]).slope)
     nothing = probe.estimate(analytics_db, 15, project_id="no-such-project")
     assert nothing.tasks_used == 0
     assert {p.method for p in nothing.projections} == {"D"}
@@ -93,7 +104,9 @@ def test_plan_records_the_estimate_on_a_new_task(make_database, tmp_path):
     info = make_database("asp_plan")
     files = generate.generate(120, seed=3, out=tmp_path / "data", workers=1).files
     loading.load_paths(info, files)
-    assert build.run_build(info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]).success
+    assert build.run_build(
+        info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]
+    ).success
     result = run_cli("plan", "NEW-1", "--complexity", "24", "--task-type", "api", "--description", "Add OAuth login",
                      env=cli_environment(info, COLUMNS="160"))
     assert "recorded task NEW-1 (pending)" in result.stdout

@@ -164,7 +164,10 @@ def test_columns_types_defaults_and_nullability_match_the_specification(db):
             where n.nspname = 'raw' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
             """
         ).fetchall()
-    actual = {(table, column): (type_, nullable, default, generated) for table, column, type_, nullable, default, generated in rows}
+    actual = {
+        (table, column): (type_, nullable, default, generated)
+        for table, column, type_, nullable, default, generated in rows
+    }
     for table, columns in SPEC_COLUMNS.items():
         for column, (type_, nullable, default) in columns.items():
             assert (table, column) in actual, f"{table}.{column} is missing"

@@ -54,7 +54,9 @@ def test_before_any_build_the_report_says_so(db, tmp_path):
 
 def test_an_empty_database_gives_a_report_that_says_there_is_no_data(make_database, tmp_path):
     info = make_database("asp_empty_report")
-    assert build.run_build(info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]).success
+    assert build.run_build(
+        info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]
+    ).success
     output = run_cli("report", "--out", str(tmp_path / "out"), env=cli_environment(info, COLUMNS="200")).stdout
     assert "no data yet for: cost_by_role, probe, matrix, yield, review, bootstrap, components" in output
     page = (tmp_path / "out" / "index.html").read_text()

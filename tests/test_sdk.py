@@ -48,7 +48,9 @@ def test_a_decorated_call_is_one_execution_with_summed_usage(spool):
     assert write_code("T-1") == "done"
     assert asp.flush(120)
     records = _records(spool)
-    assert {r["metadata"]["execution_id"] for r in records} and len({r["metadata"]["execution_id"] for r in records}) == 1
+    assert {r["metadata"]["execution_id"] for r in records} and len(
+        {r["metadata"]["execution_id"] for r in records}
+    ) == 1
     metrics = _metrics(records)
     assert metrics[("Code", 1, "Tokens_In")] == 1500
     assert metrics[("Code", 1, "Tokens_Out")] == 300
@@ -174,8 +176,15 @@ def test_misuse_is_logged_and_counted_never_raised(spool, caplog):
 def test_tasks_and_defects_are_recorded(spool):
     asp.record_task("T-6", project_id="P", estimated_complexity=12, estimated_cost_vector={"tokens": 5000},
                     status="in_progress")
-    defect_id = asp.record_defect("T-6", "4_Hallucination", "Code", "CodeReview", "imported a package that does not exist",
-                                  effort_to_fix={"tokens": 300}, flagged_by_agent=True)
+    defect_id = asp.record_defect(
+        "T-6",
+        "4_Hallucination",
+        "Code",
+        "CodeReview",
+        "imported a package that does not exist",
+        effort_to_fix={"tokens": 300},
+        flagged_by_agent=True,
+    )
     asp.record_task("T-6", status="completed", actual_complexity=14)
     asp.flush(120)
     records = _records(spool)

@@ -145,7 +145,8 @@ def test_otel_spans_round_trip_through_the_otlp_loader(db, tmp_path):
         rows = conn.execute("""
             select task_id, project_id, agent_role, agent_version, agent_iteration, metric_type, metric_value,
                    llm_model, metadata->>'execution_id'
-            from raw.agent_cost_vector where metric_type <> 'Latency' order by agent_iteration, metric_type""").fetchall()
+            from raw.agent_cost_vector where metric_type <> 'Latency' order by agent_iteration, metric_type"""
+        ).fetchall()
     assert [(r[2], r[4], r[5], float(r[6])) for r in rows] == [
         ("CodeReview", 1, "API_Cost", 0.0021), ("CodeReview", 1, "Tokens_In", 700.0),
         ("CodeReview", 1, "Tokens_Out", 90.0), ("CodeReview", 1, "Tool_Calls", 2.0),

@@ -1,9 +1,8 @@
 {#
     Where key_column holds a value the vocabulary `to` knows, value_column (or the tested
-    column) must hold the
-    vocabulary's value_field for it: a metric_unit that matches its metric_type, a
-    capability direction that matches its metric's direction. Unknown keys are left to
-    known_values. One failing row per bad pair, with a message naming it.
+    column) must hold the vocabulary's value_field for it: a metric_unit that matches its
+    metric_type. Unknown keys are left to known_values. One failing row per bad pair, with a
+    message naming it.
 #}
 {% test consistent_with_vocabulary(model, key_column, to, key_field, value_field, value_column=none, column_name=none) %}
 

@@ -2,6 +2,9 @@
     Every value of column_name must appear in `field` of the vocabulary `to` (a seed).
     One failing row per unknown value, with a message that names it and how many rows
     carry it: "unknown agent_role 'Coder' (3 rows)". NULLs are left to not_null.
+
+    This is dbt's built-in `relationships` test (same arguments, same rule) with a better
+    failure: relationships returns the bare failing values, this names each one and its count.
 #}
 {% test known_values(model, column_name, to, field) %}
 

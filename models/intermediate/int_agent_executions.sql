@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='execution_key',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['execution_key'], 'unique': true},
             {'columns': ['last_loaded_at']},
@@ -41,7 +38,7 @@ raw_row_counts as (
         task_id,
         count(*) as cost_rows
     from {{ ref('stg_asp__agent_cost_vector') }}
-    where task_id = any(array(select task_id from candidate_tasks))
+    where task_id = any(array(select candidate_tasks.task_id from candidate_tasks))
     group by task_id
 ),
 
@@ -50,7 +47,7 @@ seen_row_counts as (
         task_id,
         sum(metric_rows) as cost_rows
     from {{ this }}
-    where task_id = any(array(select task_id from candidate_tasks))
+    where task_id = any(array(select candidate_tasks.task_id from candidate_tasks))
     group by task_id
 ),
 
@@ -81,7 +78,7 @@ cost_rows as (
     {% if is_incremental() %}
     -- = any(array(...)) makes PostgreSQL look the tasks up through the task_id index,
     -- whatever it estimates for the freshly loaded rows
-    where task_id = any(array(select task_id from touched_tasks))
+    where task_id = any(array(select touched_tasks.task_id from touched_tasks))
     {% endif %}
 ),
 
@@ -114,7 +111,8 @@ executions as (
 
 final as (
     select
-        {{ surrogate_key(['task_id', 'subtask_id', 'agent_role', 'agent_iteration', 'execution_id']) }} as execution_key,
+        {{ surrogate_key(['task_id', 'subtask_id', 'agent_role', 'agent_iteration', 'execution_id']) }}
+            as execution_key,
         task_id,
         subtask_id,
         agent_role,

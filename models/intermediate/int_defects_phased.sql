@@ -9,37 +9,11 @@
 with
 
 defects as (
-    select
-        defect_id,
-        task_id,
-        project_id,
-        defect_type,
-        severity,
-        phase_injected,
-        phase_removed,
-        component_path,
-        function_name,
-        line_number,
-        is_real,
-        flagged_by_agent,
-        validated_by_human,
-        false_positive,
-        fix_latency_ms,
-        fix_tokens,
-        fix_api_cost_usd,
-        fix_retries,
-        created_at,
-        resolved_at,
-        updated_at
-    from {{ ref('stg_asp__defect_log') }}
+    select * from {{ ref('stg_asp__defect_log') }}
 ),
 
 phases as (
-    select
-        agent_role,
-        phase_order,
-        phase_class
-    from {{ ref('agent_roles') }}
+    select * from {{ ref('agent_roles') }}
 ),
 
 final as (

@@ -1,20 +1,16 @@
 {#-
-    What each review phase R (every agent_roles phase of class appraisal) did with each
-    task's defects, metrics.md "Review effectiveness": true positives, false positives,
-    pending validations and misses among the defects removed in R, and the real defects that
-    escaped R (present when it ran, found later). One row per (task, review phase) with
-    anything to count. mart_review_effectiveness sums it over all tasks; the bootstrap
-    snapshot sums it over a period's tasks, so the counting rule lives here only.
+    What each review phase R (int_review_phases) did with each task's defects, metrics.md
+    "Review effectiveness": true positives, false positives, pending validations and misses
+    among the defects removed in R, and the real defects that escaped R (present when it ran,
+    found later). One row per (task, review phase) with anything to count.
+    mart_review_effectiveness sums it over all tasks, mart_bootstrap_snapshot over a period's
+    tasks, so the counting rule lives here only.
 -#}
 
 with
 
 review_phases as (
-    select
-        agent_role as review_phase,
-        phase_order
-    from {{ ref('agent_roles') }}
-    where phase_class = 'appraisal'
+    select * from {{ ref('int_review_phases') }}
 ),
 
 defects as (
@@ -37,29 +33,32 @@ defects_seen_by_review as (
         review_phases.review_phase,
         defects.phase_removed = review_phases.review_phase as removed_in_review,
         defects.is_real
-            and defects.injected_order < review_phases.phase_order
-            and defects.removed_order > review_phases.phase_order as escaped_review,
+        and defects.injected_order < review_phases.phase_order
+        and defects.removed_order > review_phases.phase_order as escaped_review,
         defects.is_real,
         defects.flagged_by_agent,
         defects.validated_by_human,
         defects.false_positive
     from review_phases
     inner join defects
-        on defects.phase_removed = review_phases.review_phase
-        or (
-            defects.is_real
-            and defects.injected_order < review_phases.phase_order
-            and defects.removed_order > review_phases.phase_order
-        )
+        on
+            defects.phase_removed = review_phases.review_phase
+            or (
+                defects.is_real
+                and defects.injected_order < review_phases.phase_order
+                and defects.removed_order > review_phases.phase_order
+            )
 ),
 
 final as (
     select
         task_id,
         review_phase,
-        count(*) filter (where removed_in_review and flagged_by_agent and validated_by_human and is_real) as true_positives,
+        count(*) filter (where removed_in_review and flagged_by_agent and validated_by_human and is_real)
+            as true_positives,
         count(*) filter (where removed_in_review and flagged_by_agent and false_positive) as false_positives,
-        count(*) filter (where removed_in_review and flagged_by_agent and is_real and not validated_by_human) as pending_validation,
+        count(*) filter (where removed_in_review and flagged_by_agent and is_real and not validated_by_human)
+            as pending_validation,
         count(*) filter (where removed_in_review and not flagged_by_agent and is_real) as missed_in_phase,
         count(*) filter (where escaped_review) as escapes
     from defects_seen_by_review

@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='task_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['task_id'], 'unique': true},
             {'columns': ['last_loaded_at']},
@@ -44,7 +41,7 @@ current_row_counts as (
         task_id,
         sum(metric_rows) as cost_rows
     from {{ ref('int_agent_executions') }}
-    where task_id = any(array(select task_id from candidate_tasks))
+    where task_id = any(array(select candidate_tasks.task_id from candidate_tasks))
     group by task_id
 ),
 
@@ -70,7 +67,7 @@ executions as (
         last_loaded_at
     from {{ ref('int_agent_executions') }}
     {% if is_incremental() %}
-    where task_id = any(array(select task_id from touched_tasks))
+    where task_id = any(array(select touched_tasks.task_id from touched_tasks))
     {% endif %}
 ),
 

@@ -16,6 +16,9 @@ from psycopg import conninfo, sql
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from asp_telemetry import embedded
+from asp_telemetry.errors import DatabaseUnavailable, InvalidInput, NotBuilt
+
+__all__ = ["DatabaseUnavailable"]  # raised here; defined with the other user errors
 
 LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
@@ -74,7 +77,7 @@ def from_url(url: str, source: Literal["url", "test"] = "url") -> ConnectionInfo
     try:
         params = conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise ValueError(f"cannot parse the database URL ({_scrub(str(exc), url)})") from None
+        raise InvalidInput(f"cannot parse the database URL ({_scrub(str(exc), url)})") from None
     return _complete(params, source)
 
 
@@ -107,14 +110,6 @@ def _complete(params: dict, source: Literal["url", "libpq", "test"]) -> Connecti
         source=source,
         options=options,
     )
-
-
-class DatabaseUnavailable(RuntimeError):
-    def __init__(self, where: str, reason: str):
-        super().__init__(
-            f"cannot connect to PostgreSQL at {where}: {reason.strip()}\n"
-            "Check ASP_DATABASE_URL or the PG* variables, or unset them to use the embedded server."
-        )
 
 
 def _describe_params(params: dict) -> str:
@@ -191,4 +186,4 @@ def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
 def require_built(conn: psycopg.Connection, relation: str) -> None:
     """Fail with what to do when a dbt relation (e.g. marts.fct_task_costs) does not exist yet."""
     if not relation_exists(conn, relation):
-        raise LookupError("the marts are not built yet: run `asp-telemetry build` first")
+        raise NotBuilt("the marts are not built yet: run `asp-telemetry build` first")

@@ -35,11 +35,12 @@ def generate_into_inbox(tasks: int) -> generate.GenerateSummary:
 
 def typical_estimate(info: ConnectionInfo) -> probe.Estimate | None:
     """A PROBE estimate for a new task of the median estimated complexity seen so far."""
-    dataset = probe.load_dataset(info)
-    if not dataset:
-        return None
-    proxies = sorted(row["proxy"] for row in dataset)
-    return probe.estimate(info, proxies[len(proxies) // 2])
+    with connection.connect(info) as conn:
+        connection.require_built(conn, "marts.mart_probe_dataset")
+        median = conn.execute(
+            "select percentile_disc(0.5) within group (order by proxy) from marts.mart_probe_dataset"
+        ).fetchone()[0]
+    return None if median is None else probe.estimate(info, median)
 
 
 def report_dir() -> Path:

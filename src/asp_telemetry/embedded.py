@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from asp_telemetry.errors import EmbeddedServerFailed
 from asp_telemetry.paths import asp_home
 
 DATABASE_NAME = "asp_telemetry"
@@ -53,7 +54,7 @@ def start() -> EmbeddedServer:
             server.ensure_postgres_running()
     except subprocess.CalledProcessError as exc:
         log = pgdata / "log"
-        raise RuntimeError(
+        raise EmbeddedServerFailed(
             f"the embedded PostgreSQL in {pgdata} did not start ({exc}); see its log {log}, "
             "or point ASP_DATABASE_URL / PGHOST at a server"
         ) from exc

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from asp_telemetry.errors import InvalidInput
+
 PIPELINE = ("Planning", "Design", "DesignReview", "Code", "CodeReview", "Test", "Postmortem")
 PHASE_ORDER = {role: order for order, role in enumerate(PIPELINE, start=1)}
 
@@ -167,13 +169,11 @@ class _TaskSimulator:
 
         clock = self.created_at
         present: list[dict] = []  # defects injected and not yet removed
-        injected_total = 0
         for role in PIPELINE[:last_phase]:
             clock, execution_records = self._execute(role, clock, work=1.0)
             yield from execution_records
             if role in INJECTION_RATE:
                 count = _poisson(rng, INJECTION_RATE[role] * self.actual_complexity)
-                injected_total += count
                 present.extend({"phase_injected": role} for _ in range(count))
             if role in REMOVAL_YIELD:
                 clock, found = yield from self._remove_defects(role, clock, present)
@@ -347,12 +347,6 @@ def _task_records(seed: int, number: int, tasks: int, start: datetime, end: date
     return _TaskSimulator(rng, seed, number, created_at, now=end).records()
 
 
-def iter_records(tasks: int, seed: int, start: datetime, end: datetime) -> Iterator[dict]:
-    """Every native record of `tasks` simulated tasks created between start and end."""
-    for number in range(1, tasks + 1):
-        yield from _task_records(seed, number, tasks, start, end)
-
-
 def _write_file(path: Path, seed: int, numbers: range, tasks: int, start: datetime, end: datetime) -> dict[str, int]:
     """Write the records of tasks `numbers` to `path` (via a .tmp file); return counts per table."""
     counts = {"task_metadata": 0, "agent_cost_vector": 0, "defect_log": 0}
@@ -386,11 +380,11 @@ def generate(
     the number of workers.
     """
     if tasks < 1:
-        raise ValueError(f"--tasks must be at least 1 (got {tasks})")
+        raise InvalidInput(f"--tasks must be at least 1 (got {tasks})")
     if days < 1:
-        raise ValueError(f"--days must be at least 1 (got {days})")
+        raise InvalidInput(f"--days must be at least 1 (got {days})")
     if tasks_per_file < 1:
-        raise ValueError(f"--tasks-per-file must be at least 1 (got {tasks_per_file})")
+        raise InvalidInput(f"--tasks-per-file must be at least 1 (got {tasks_per_file})")
     end = (end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)).astimezone(UTC)
     start = end - timedelta(days=days)
     out.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from asp_telemetry import paths
 from asp_telemetry.connection import ConnectionInfo, DatabaseUnavailable
+from asp_telemetry.errors import InvalidInput
 
 ARCHIVE = "archive"
 QUARANTINE = "quarantine"
@@ -68,8 +69,8 @@ class IngestResult(BaseModel):
         return [f for f in self.files if f.outcome == "quarantined"]
 
 
-class NotTheInbox(ValueError):
-    pass
+class NotTheInbox(InvalidInput):
+    """The ingest was asked to read a directory other than the configured inbox."""
 
 
 def configured_inbox(requested: str | Path | None = None) -> Path:

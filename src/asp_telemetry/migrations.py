@@ -19,6 +19,7 @@ import psycopg
 
 from asp_telemetry import paths
 from asp_telemetry.connection import ConnectionInfo, connect
+from asp_telemetry.errors import MigrationError
 
 FILE_PATTERN = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 FOREIGN_KEYS_FILE = Path("optional") / "foreign_keys.sql"
@@ -37,10 +38,6 @@ create table if not exists asp_meta.schema_migrations (
 comment on table asp_meta.schema_migrations is
     'Migrations applied by asp-telemetry db upgrade, with the sha256 of each file as applied.';
 """
-
-
-class MigrationError(RuntimeError):
-    """The migrations on disk and the database disagree; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

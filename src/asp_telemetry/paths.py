@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from asp_telemetry.errors import ProjectNotFound
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -20,7 +22,7 @@ def project_dir() -> Path:
     for candidate in candidates:
         if (candidate / "dbt_project.yml").is_file():
             return candidate.resolve()
-    raise FileNotFoundError(
+    raise ProjectNotFound(
         "cannot find the asp-telemetry project (dbt_project.yml): set ASP_PROJECT_DIR to the "
         "repository checkout"
     )

@@ -12,14 +12,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from asp_telemetry.connection import ConnectionInfo, connect
+from asp_telemetry.errors import PipelineBusy
 
 # "asp_pipeline" in ASCII; the migrations use another key.
 PIPELINE_LOCK_KEY = 0x6173705F706970
 _held: ContextVar[bool] = ContextVar("asp_pipeline_lock_held", default=False)
-
-
-class PipelineBusy(RuntimeError):
-    pass
 
 
 @contextmanager

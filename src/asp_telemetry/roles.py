@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from asp_telemetry.connection import ConnectionInfo, connect
+from asp_telemetry.errors import InvalidInput
 
 ACCESS_ROLES = ("asp_writer", "asp_transformer", "asp_reader")
 
@@ -16,9 +17,9 @@ def grant_login(info: ConnectionInfo, role: str, user: str, password: str) -> bo
     server, its logs and any error message only ever see the verifier.
     """
     if role not in ACCESS_ROLES:
-        raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ACCESS_ROLES)}")
+        raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(ACCESS_ROLES)}")
     if not password:
-        raise ValueError("the password is empty")
+        raise InvalidInput("the password is empty")
     with connect(info, autocommit=True) as conn:
         verifier = conn.pgconn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256").decode()
         exists = conn.execute("select 1 from pg_roles where rolname = %s", [user]).fetchone() is not None

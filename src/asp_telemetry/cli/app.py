@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from asp_telemetry.connection import DatabaseUnavailable
-from asp_telemetry.migrations import MigrationError
+from asp_telemetry.errors import AspError
+from asp_telemetry.loading import FormatError, UnreadableInput
+from asp_telemetry.loading.loader import SchemaNotReady
 
 app = typer.Typer(
     name="asp-telemetry",
@@ -25,14 +26,9 @@ console = Console()
 error_console = Console(stderr=True)
 
 # Errors a user can act on: printed as one clear message, exit status 1. Anything else is a
-# bug and keeps its traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    DatabaseUnavailable,
-    MigrationError,
-    FileNotFoundError,
-    LookupError,
-    ValueError,
-)
+# bug and keeps its traceback. The loader's own user errors are listed by class until the
+# loader raises AspError too.
+USER_ERRORS: tuple[type[BaseException], ...] = (AspError, FormatError, UnreadableInput, SchemaNotReady)
 
 F = TypeVar("F", bound=Callable)
 

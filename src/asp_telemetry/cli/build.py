@@ -41,7 +41,9 @@ def build(
         result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress)
 
     if result.error:
-        error_console.print(f"[bold red]dbt could not build:[/] {escape(result.error)}", highlight=False, soft_wrap=True)
+        error_console.print(
+            f"[bold red]dbt could not build:[/] {escape(result.error)}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1)
     console.print(_summary_line(result), highlight=False, soft_wrap=True)
     for title, nodes, style in (("failed", result.failed_nodes, "bold red"), ("warned", result.warned_nodes, "yellow")):

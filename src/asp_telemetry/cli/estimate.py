@@ -37,8 +37,12 @@ def print_estimate(estimate: Estimate) -> None:
     )
     for item in estimate.projections:
         table.add_row(
-            f"{item.target} ({UNITS[item.target]})", _number(item.target, item.projection),
-            _interval(item.target, item.interval_70), _interval(item.target, item.interval_90), item.method, str(item.n),
+            f"{item.target} ({UNITS[item.target]})",
+            _number(item.target, item.projection),
+            _interval(item.target, item.interval_70),
+            _interval(item.target, item.interval_90),
+            item.method,
+            str(item.n),
             "-" if item.r_squared is None else f"{item.r_squared:.2f}",
             "-" if item.significance is None else f"{item.significance:.3f}",
         )

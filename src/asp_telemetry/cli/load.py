@@ -49,17 +49,19 @@ class _Report:
 @app.command("load")
 @handle_errors
 def load(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories (loaded recursively) or - for stdin; .gz is read as such.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories (loaded recursively) or - for stdin; .gz is read as such.")
+    ],
     format_: Annotated[
         str | None, typer.Option("--format", help="native, csv, otlp or langfuse (default: detected from the content).")
     ] = None,
-    table: Annotated[
-        str | None, typer.Option("--table", help="The raw table a CSV file holds (CSV needs it).")
-    ] = None,
+    table: Annotated[str | None, typer.Option("--table", help="The raw table a CSV file holds (CSV needs it).")] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Any rejected record rolls its whole file back and the command fails.")
     ] = False,
-    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Records per COPY batch and commit.")] = loading.DEFAULT_BATCH_ROWS,
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", min=1, help="Records per COPY batch and commit.")
+    ] = loading.DEFAULT_BATCH_ROWS,
     max_record_bytes: Annotated[int, typer.Option(
         "--max-record-bytes", min=1, help="A longer record (native line, CSV row) is rejected with an excerpt.",
     )] = loading.DEFAULT_MAX_RECORD_BYTES,
@@ -75,7 +77,8 @@ def load(
 ) -> None:
     """Load telemetry records into the raw tables: native JSON Lines, CSV, OTLP/JSON, Langfuse exports.
 
-    Records already loaded are skipped; invalid ones go to raw.rejected_records with their reason and the rest of the file loads. One summary line per file."""
+    Records already loaded are skipped; invalid ones go to raw.rejected_records with their reason
+    and the rest of the file loads. One summary line per file."""
     info = connection.resolve()
     if info.source == "embedded":
         migrations.upgrade(info)
@@ -99,6 +102,10 @@ def load(
             soft_wrap=True,
         )
     if any(s.rejected for s in summaries) and not strict:
-        console.print("rejects and their reasons: select * from raw.rejected_records order by id desc", highlight=False, soft_wrap=True)
+        console.print(
+            "rejects and their reasons: select * from raw.rejected_records order by id desc",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not all(s.ok for s in summaries):
         raise typer.Exit(1)

@@ -55,22 +55,18 @@ def snapshot(
     end: Annotated[datetime | None, typer.Option(help="Period end, exclusive (default: now).")] = None,
 ) -> None:
     """Write the bootstrap snapshot of [start, end) (default: the last 14 days) and rebuild its mart."""
-    from asp_telemetry import build
     from asp_telemetry import snapshot as snapshot_lib
     from asp_telemetry.pipeline_lock import exclusive
 
     info = connection.resolve()
     with exclusive(info):
         result = snapshot_lib.take(info, _utc(start), _utc(end))
-        rebuilt = build.run_build(info, ["--select", "mart_bootstrap_status"])
+        snapshot_lib.build_or_fail(info, ["--select", *snapshot_lib.STATUS_MARTS], "mart_bootstrap_status")
     console.print(f"snapshot {result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC: "
                   f"{len(result.capabilities)} capabilities"
                   + (f" (replaced {result.replaced_rows} earlier rows of this period)" if result.replaced_rows else ""))
     for capability in result.capabilities:
         console.print(f"  {capability.capability_name}: {capability.graduation_notes}", highlight=False)
-    if not rebuilt.success:
-        raise ValueError("rebuilding mart_bootstrap_status failed: "
-                         + (", ".join(node.label for node in rebuilt.failed_nodes) or str(rebuilt.error)))
 
 
 @app.command("serve")

@@ -31,9 +31,11 @@ def _fmt(value: Any, kind: str = "") -> str:
 def print_pipeline_result(result: PipelineResult) -> None:
     if result.ingest is not None:
         ingest = result.ingest
-        console.print(f"ingest: {len(ingest.files)} file(s) from {ingest.inbox}: {ingest.loaded:,} loaded, "
-                      f"{ingest.updated:,} updated, {ingest.duplicates:,} duplicates skipped, {ingest.rejected:,} rejected, "
-                      f"{len(ingest.quarantined)} quarantined")
+        console.print(
+            f"ingest: {len(ingest.files)} file(s) from {ingest.inbox}: {ingest.loaded:,} loaded, "
+            f"{ingest.updated:,} updated, {ingest.duplicates:,} duplicates skipped, {ingest.rejected:,} rejected, "
+            f"{len(ingest.quarantined)} quarantined"
+        )
         for item in ingest.quarantined:
             console.print(f"  [yellow]quarantined[/] {item.name}: {item.error}", highlight=False)
     console.print(f"build: {result.build.summary_line()}")

@@ -178,7 +178,7 @@ class RecordValidator:
         self._roles = vocabulary.roles
         self._units = vocabulary.metric_units
         self._defect_types = vocabulary.defect_types
-        union = Union[
+        union = Union[  # noqa: UP007 - a union of validators built at run time
             Annotated[AgentCostVectorRecord, AfterValidator(self._check_cost)],
             Annotated[DefectLogRecord, AfterValidator(self._check_defect)],
             Annotated[TaskMetadataRecord, AfterValidator(self._check_task)],
@@ -207,7 +207,10 @@ class RecordValidator:
     # -- vocabularies and cross-field rules -------------------------------------------------
     def _role(self, column: str, value: str) -> None:
         if value not in self._roles:
-            raise ValueError(f"{column}: unknown agent role {value!r} (known: {', '.join(sorted(self._roles))}; add it to seeds/agent_roles.csv)")
+            raise ValueError(
+                f"{column}: unknown agent role {value!r} (known: {', '.join(sorted(self._roles))}; "
+                "add it to seeds/agent_roles.csv)"
+            )
 
     def _check_cost(self, record: dict[str, Any]) -> dict[str, Any]:
         self._role("agent_role", record["agent_role"])

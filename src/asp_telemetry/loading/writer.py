@@ -121,7 +121,9 @@ INSERT_REJECT = (
 )
 
 
-def store_rejects(conn: psycopg.Connection, load_id: int | None, source_identity: str, rejects: Sequence[RejectedRecord]) -> None:
+def store_rejects(
+    conn: psycopg.Connection, load_id: int | None, source_identity: str, rejects: Sequence[RejectedRecord]
+) -> None:
     if rejects:
         with conn.cursor() as cur:
             cur.executemany(INSERT_REJECT, [reject_row(load_id, source_identity, r) for r in rejects])
@@ -215,7 +217,9 @@ class BatchWriter:
         # in the batch (0.5 s for 2,000 tasks). Analyzing a few thousand staged rows costs ms.
         self.conn.execute(f"analyze {table.staging_table}")
 
-    def _insert(self, table: TableLoad, seqs: list[int], rows: list[tuple], batch: Batch, counts: Counts, rejects: list) -> None:
+    def _insert(
+        self, table: TableLoad, seqs: list[int], rows: list[tuple], batch: Batch, counts: Counts, rejects: list
+    ) -> None:
         """Insert the staged rows whose seq is in `seqs` (sorted); bisect on refusal."""
         bounds = {"first": seqs[0], "last": seqs[-1]}
         staged = len(rows)

@@ -59,11 +59,7 @@ def cost_against_complexity(points: list[dict], models: list[dict]) -> Panel:
     model = next((m for m in models if m["target"] == "api_cost_usd"), None)
     caption = f"{len(points)} completed tasks (marts.mart_probe_dataset)"
     if model and model["n"] and model["n"] >= 3 and model["sigma"] is not None and model["sxx"]:
-        fit = Regression(
-            n=model["n"], x_avg=float(model["x_avg"]), sxx=float(model["sxx"]), beta0=float(model["beta0"]),
-            beta1=float(model["beta1"]), r_squared=float(model["r_squared"] or 0), sigma=float(model["sigma"]),
-            significance=None,
-        )
+        fit = Regression.model_validate(model)
         grid = [min(xs) + (max(xs) - min(xs)) * i / 60 for i in range(61)]
         bands = [prediction_interval(fit, x, 0.70) for x in grid]
         figure.add_trace(go.Scatter(x=grid, y=[b.high for b in bands], mode="lines", line=dict(width=0),
@@ -84,7 +80,9 @@ def injection_removal_matrix(rows: list[dict], phases: list[dict]) -> Panel:
     title = "Defect injection and removal matrix"
     if not rows:
         return Panel("matrix", title, "0 rows", None, "No real defects yet.")
-    order = [p["phase"] for p in phases] or sorted({r["phase_injected"] for r in rows} | {r["phase_removed"] for r in rows})
+    order = [p["phase"] for p in phases] or sorted(
+        {r["phase_injected"] for r in rows} | {r["phase_removed"] for r in rows}
+    )
     injected = [p for p in order if any(r["phase_injected"] == p for r in rows)]
     removed = [p for p in order if any(r["phase_removed"] == p for r in rows)]
     counts = {(r["phase_injected"], r["phase_removed"]): r["defect_count"] for r in rows}
@@ -98,7 +96,9 @@ def injection_removal_matrix(rows: list[dict], phases: list[dict]) -> Panel:
                          yaxis_title="Phase injected (where it was made)", **LAYOUT)
     figure.update_yaxes(autorange="reversed")
     total = sum(counts.values())
-    return Panel("matrix", title, f"{total} real defects in {len(rows)} cells (marts.mart_defect_injection_removal)", figure)
+    return Panel(
+        "matrix", title, f"{total} real defects in {len(rows)} cells (marts.mart_defect_injection_removal)", figure
+    )
 
 
 def phase_yields(phases: list[dict], process: list[dict]) -> Panel:
@@ -168,12 +168,20 @@ def error_prone_components(rows: list[dict]) -> Panel:
     if not rows:
         return Panel("components", title, "0 components", None, "No defects with a component path yet.")
     ordered = list(reversed(rows))
-    figure = go.Figure(go.Bar(
-        y=[r["component_path"] for r in ordered], x=[r["defect_count"] for r in ordered], orientation="h",
-        marker_color=["#e15759" if r["error_prone"] else "#bab0ac" for r in ordered],
-        text=[f"density {float(r['defect_density']):.3f}/unit" if r["defect_density"] is not None else "" for r in ordered],
-        textposition="auto", name="real defects",
-    ))
+    figure = go.Figure(
+        go.Bar(
+            y=[r["component_path"] for r in ordered],
+            x=[r["defect_count"] for r in ordered],
+            orientation="h",
+            marker_color=["#e15759" if r["error_prone"] else "#bab0ac" for r in ordered],
+            text=[
+                f"density {float(r['defect_density']):.3f}/unit" if r["defect_density"] is not None else ""
+                for r in ordered
+            ],
+            textposition="auto",
+            name="real defects",
+        )
+    )
     figure.update_layout(title=title, xaxis_title="Real defects (count)", yaxis_title="Component path", **LAYOUT)
     return Panel("components", title, f"top {len(rows)} components by real defects; red: error-prone (3 or more) "
                                       "(marts.mart_defect_density_by_component)", figure)

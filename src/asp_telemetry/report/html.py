@@ -78,7 +78,8 @@ def render(data: ReportData, panels: list[Panel], generated_at: datetime | None 
 </head>
 <body>
 <header><h1>asp-telemetry: agent pipeline report</h1>
-<p>Generated {generated_at:%Y-%m-%d %H:%M} UTC from {html.escape(data.database)} · data {html.escape(period)}</p></header>
+<p>Generated {generated_at:%Y-%m-%d %H:%M} UTC from {html.escape(data.database)} · data {html.escape(period)}</p>
+</header>
 <main>
 {notice}
 {cards}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from asp_telemetry.sdk import delivery as _delivery
 from asp_telemetry.sdk import otel as _otel
-from asp_telemetry.sdk import writer as _writer
 from asp_telemetry.sdk.config import SdkConfig
-from asp_telemetry.sdk.records import record_defect, record_task
+from asp_telemetry.sdk.delivery import SdkStats
 from asp_telemetry.sdk.runs import (
     AgentRun,
     agent_run,
@@ -19,7 +19,7 @@ from asp_telemetry.sdk.runs import (
     task,
     track_agent,
 )
-from asp_telemetry.sdk.writer import SdkStats
+from asp_telemetry.sdk.tasks_and_defects import record_defect, record_task
 
 
 def configure(
@@ -44,18 +44,18 @@ def configure(
     )
     config = SdkConfig.model_validate(config.model_dump())
     _otel.enable(config.otel)
-    _writer.configure(config)
+    _delivery.configure(config)
     return config
 
 
 def flush(timeout: float | None = 10.0) -> bool:
     """Wait until every record so far is delivered; False if `timeout` seconds passed first."""
-    return _writer.writer().flush(timeout)
+    return _delivery.writer().flush(timeout)
 
 
 def stats() -> SdkStats:
     """Counters of this process's SDK: delivered, spooled, dropped, errors."""
-    return _writer.writer().stats
+    return _delivery.writer().stats
 
 
 __all__ = [

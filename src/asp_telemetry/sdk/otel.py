@@ -9,10 +9,24 @@ round-trips through `asp-telemetry load --format otlp`.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from asp_telemetry.sdk.runs import AgentRun
+
+class TracedRun(Protocol):
+    """What a span needs of an agent run (sdk.runs.AgentRun is one); otel does not import runs."""
+
+    role: str
+    task_id: str | None
+    subtask_id: str | None
+    project_id: str | None
+    iteration: int
+    version: str | None
+    provider: str | None
+    model: str | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+
 
 _NO_SPAN = nullcontext()
 _enabled = False
@@ -38,7 +52,7 @@ def _tracer():
     return trace.get_tracer("asp_telemetry")
 
 
-def start_agent_span(run: AgentRun) -> Any:
+def start_agent_span(run: TracedRun) -> Any:
     attributes = {
         "gen_ai.operation.name": "invoke_agent",
         "gen_ai.agent.name": run.role,
@@ -76,7 +90,7 @@ def tool_call(agent_span: Any, name: str | None) -> None:
     span.end()
 
 
-def end_agent_span(span: Any, run: AgentRun, error: BaseException | None) -> None:
+def end_agent_span(span: Any, run: TracedRun, error: BaseException | None) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     if run.tokens_in or run.tokens_out:

@@ -17,8 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asp_telemetry.sdk import otel
-from asp_telemetry.sdk import writer as writer_module
+from asp_telemetry.sdk import delivery, otel
 
 logger = logging.getLogger("asp_telemetry.sdk")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,7 +155,7 @@ class AgentRun:
 
 def _non_negative(value: Any, name: str) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-        writer_module.count_error(f"{name} must be a non-negative number, got {value!r}: ignored")
+        delivery.count_error(f"{name} must be a non-negative number, got {value!r}: ignored")
         return False
     return True
 
@@ -183,7 +182,7 @@ def _begin(role: str, task_id: Any, iteration: int | None, model: str | None, pr
         try:
             run.span = otel.start_agent_span(run)
         except Exception as exc:  # noqa: BLE001 - a tracing problem must not stop the agent
-            writer_module.count_error(f"could not start an OpenTelemetry span: {exc!r}")
+            delivery.count_error(f"could not start an OpenTelemetry span: {exc!r}")
     run._token = _current_run.set(run)
     return run
 
@@ -200,13 +199,34 @@ def _end(run: AgentRun, error: BaseException | None) -> None:
         if run.span is not None:
             otel.end_agent_span(run.span, run, error)
         if run.task_id is None:
-            writer_module.count_dropped(
+            delivery.count_dropped(
                 f"a {run.role} run had no task id: pass the task id parameter or use `with asp.task(...)`"
             )
             return
-        writer_module.writer().submit(run)
+        delivery.writer().submit(run)
     except Exception as exc:  # noqa: BLE001 - the SDK never raises into the agent
-        writer_module.count_error(f"could not record a {run.role} run: {exc!r}")
+        delivery.count_error(f"could not record a {run.role} run: {exc!r}")
+
+
+class _Tracked:
+    """What every tracked run does around the agent's code: its span is current during the
+    call, and the run ends (and is recorded) however the call ends. A class, not
+    @contextmanager: it runs on the caller's thread for every call."""
+
+    __slots__ = ("run", "_span")
+
+    def __init__(self, run: AgentRun):
+        self.run = run
+        self._span = otel.current(run.span)
+
+    def __enter__(self) -> AgentRun:
+        self._span.__enter__()
+        return self.run
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> bool:
+        self._span.__exit__(kind, error, traceback)
+        _end(self.run, error)
+        return False
 
 
 def _task_id_getter(fn: Callable, task_id_param: str | None) -> Callable[[tuple, dict], Any]:
@@ -259,31 +279,17 @@ def track_agent(
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                run = _begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
-                             subtask_id, project_id)
-                with otel.current(run.span):
-                    try:
-                        result = await fn(*args, **kwargs)
-                    except BaseException as exc:
-                        _end(run, exc)
-                        raise
-                _end(run, None)
-                return result
+                with _Tracked(_begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
+                                     subtask_id, project_id)):
+                    return await fn(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            run = _begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
-                         subtask_id, project_id)
-            with otel.current(run.span):
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    _end(run, exc)
-                    raise
-            _end(run, None)
-            return result
+            with _Tracked(_begin(role, get_task_id(args, kwargs), iteration, model, provider, version,
+                                 subtask_id, project_id)):
+                return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -304,21 +310,15 @@ def agent_run(
     """`with asp.agent_run(task_id=..., role=...) as run:` one execution without a decorator."""
     if not role:
         raise ValueError("agent_run needs role=...")
-    run = _begin(role, task_id, iteration, model, provider, version, subtask_id, project_id)
-    with otel.current(run.span):
-        try:
-            yield run
-        except BaseException as exc:
-            _end(run, exc)
-            raise
-    _end(run, None)
+    with _Tracked(_begin(role, task_id, iteration, model, provider, version, subtask_id, project_id)) as run:
+        yield run
 
 
 def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None = None,
                  model: str | None = None) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_usage outside a tracked agent run: ignored")
+        delivery.count_error("record_usage outside a tracked agent run: ignored")
         return
     run.record_usage(tokens_in, tokens_out, cost_usd, model)
 
@@ -326,7 +326,7 @@ def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None
 def record_tool_call(name: str | None = None) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_tool_call outside a tracked agent run: ignored")
+        delivery.count_error("record_tool_call outside a tracked agent run: ignored")
         return
     run.record_tool_call(name)
 
@@ -334,6 +334,6 @@ def record_tool_call(name: str | None = None) -> None:
 def record_metric(metric_type: str, value: float, unit: str) -> None:
     run = _current_run.get()
     if run is None:
-        writer_module.count_error("record_metric outside a tracked agent run: ignored")
+        delivery.count_error("record_metric outside a tracked agent run: ignored")
         return
     run.record_metric(metric_type, value, unit)

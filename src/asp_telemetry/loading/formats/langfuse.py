@@ -314,7 +314,11 @@ def _context(observation: Observation, traces: dict[str, dict[str, Any]], key: s
         value = (traces.get(str(observation.data.get("traceId"))) or {}).get(key)
     if value in (None, ""):
         return None
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "agent_iteration" else value
+    return (
+        str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "agent_iteration"
+        else value
+    )
 
 
 @dataclass
@@ -363,7 +367,14 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
     text = agent.text
     start, end = _time(data.get("startTime")), _time(data.get("endTime"))
     if start is None:
-        return Item(agent.line, text, None, error="startTime: missing or not a timestamp", position=agent.position, record_type="agent_cost_vector")
+        return Item(
+            agent.line,
+            text,
+            None,
+            error="startTime: missing or not a timestamp",
+            position=agent.position,
+            record_type="agent_cost_vector",
+        )
     below = _Below()
     _walk(agent, below, roles)
     metrics: list[tuple[str, Any]] = []
@@ -382,7 +393,12 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         tokens_in, tokens_out = _number(meta.get("tokens_in")), _number(meta.get("tokens_out"))
         cost = _number(meta.get("api_cost_usd"))
         model = meta.get("llm_model") or data.get("model")
-    for metric, value in (("Latency", latency), ("Tokens_In", tokens_in), ("Tokens_Out", tokens_out), ("API_Cost", cost)):
+    for metric, value in (
+        ("Latency", latency),
+        ("Tokens_In", tokens_in),
+        ("Tokens_Out", tokens_out),
+        ("API_Cost", cost),
+    ):
         if value is not None:
             metrics.append((metric, value))
     metrics.append(("Tool_Calls", below.tools))

@@ -431,7 +431,12 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
         usage.cost = _add(None, attrs.get("gen_ai.usage.cost"))
     task_id = inherited.get("asp.task_id") or inherited.get("gen_ai.conversation.id") or agent.trace_id
     iteration = inherited.get("asp.agent_iteration")
-    metadata: dict[str, Any] = {"execution_id": agent.span_id, "trace_id": agent.trace_id, "span_id": agent.span_id, "source": "otlp"}
+    metadata: dict[str, Any] = {
+        "execution_id": agent.span_id,
+        "trace_id": agent.trace_id,
+        "span_id": agent.span_id,
+        "source": "otlp",
+    }
     if agent.status_code == STATUS_ERROR:
         metadata["status"] = "error"
         if agent.status_message:
@@ -440,7 +445,11 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
         metadata["service_name"] = attrs["service.name"]
     models = [model for _, model in sorted(usage.models)]
     model = models[0] if models else attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model")
-    provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or (usage.providers[0] if usage.providers else None)
+    provider = (
+        attrs.get("gen_ai.provider.name")
+        or attrs.get("gen_ai.system")
+        or (usage.providers[0] if usage.providers else None)
+    )
     base = {
         "record": "agent_cost_vector",
         "timestamp": _iso(agent.start_ns, "startTimeUnixNano"),

@@ -7,37 +7,11 @@
 with
 
 defects as (
-    select
-        defect_id,
-        task_id,
-        project_id,
-        defect_type,
-        severity,
-        phase_injected,
-        phase_removed,
-        injected_order,
-        removed_order,
-        injected_class,
-        removed_class,
-        component_path,
-        is_real,
-        flagged_by_agent,
-        validated_by_human,
-        false_positive,
-        fix_latency_ms,
-        fix_tokens,
-        fix_api_cost_usd,
-        fix_retries,
-        created_at,
-        resolved_at
-    from {{ ref('int_defects_phased') }}
+    select * from {{ ref('int_defects_phased') }}
 ),
 
 defect_types as (
-    select
-        defect_type,
-        taxonomy
-    from {{ ref('defect_types') }}
+    select * from {{ ref('defect_types') }}
 ),
 
 final as (
@@ -69,28 +43,4 @@ final as (
     left join defect_types on defect_types.defect_type = defects.defect_type
 )
 
-select
-    defect_id,
-    task_id,
-    defect_type,
-    severity,
-    phase_injected,
-    phase_removed,
-    injected_order,
-    removed_order,
-    component_path,
-    is_real,
-    flagged_by_agent,
-    validated_by_human,
-    false_positive,
-    fix_latency_ms,
-    fix_tokens,
-    fix_api_cost_usd,
-    fix_retries,
-    created_at,
-    resolved_at,
-    project_id,
-    defect_taxonomy,
-    injected_class,
-    removed_class
-from final
+select * from final

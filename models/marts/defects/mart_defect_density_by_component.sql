@@ -45,11 +45,4 @@ final as (
     from component_counts
 )
 
-select
-    component_path,
-    defect_count,
-    avg_complexity,
-    defect_density,
-    error_prone,
-    false_positive_count
-from final
+select * from final

@@ -43,9 +43,4 @@ final as (
     from counts
 )
 
-select
-    process_yield_pct,
-    real_defects,
-    removed_before_failure,
-    injected_before_failure
-from final
+select * from final

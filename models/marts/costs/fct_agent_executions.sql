@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='execution_key',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['task_id']},
             {'columns': ['started_at']},
@@ -20,6 +17,10 @@
 -#}
 
 with
+
+executions as (
+    select * from {{ ref('int_agent_executions') }}
+),
 
 final as (
     select
@@ -44,7 +45,7 @@ final as (
         peak_memory_mb,
         metric_rows,
         last_loaded_at
-    from {{ ref('int_agent_executions') }} as executions
+    from executions
     {% if is_incremental() %}
     where
         executions.last_loaded_at > {{ incremental_watermark() }}
@@ -59,26 +60,4 @@ final as (
     {% endif %}
 )
 
-select
-    execution_key,
-    task_id,
-    subtask_id,
-    agent_role,
-    agent_iteration,
-    execution_id,
-    started_at,
-    latency_ms,
-    tokens_in,
-    tokens_out,
-    api_cost_usd,
-    tool_calls,
-    retries,
-    llm_model,
-    llm_provider,
-    agent_version,
-    execution_date,
-    project_id,
-    peak_memory_mb,
-    metric_rows,
-    last_loaded_at
-from final
+select * from final

@@ -34,14 +34,4 @@ final as (
     group by phase_injected, phase_removed
 )
 
-select
-    phase_injected,
-    phase_removed,
-    defect_count,
-    avg_fix_latency_ms,
-    avg_fix_tokens,
-    avg_fix_api_cost_usd,
-    avg_fix_retries,
-    injected_order,
-    removed_order
-from final
+select * from final

@@ -39,7 +39,9 @@ class BackgroundWriter:
     def __init__(self, config: SdkConfig):
         self.config = config
         self.stats = SdkStats()
-        self.sink: Sink = PostgresSink(config.database_url) if config.sink == "postgres" else SpoolSink(config.spool_dir)
+        self.sink: Sink = (
+            PostgresSink(config.database_url) if config.sink == "postgres" else SpoolSink(config.spool_dir)
+        )
         self.spool = SpoolSink(config.spool_dir)
         self._pending: deque[Item] = deque()
         self._state = threading.Condition()

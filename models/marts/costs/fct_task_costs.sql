@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='task_id',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['source_changed_at']},
         ],
@@ -60,7 +57,7 @@ tasks as (
     from {{ ref('stg_asp__task_metadata') }}
     {% if is_incremental() %}
     -- a semi-join: an index lookup per task for a few changed tasks, one hash join for many
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -80,7 +77,7 @@ cost_totals as (
         last_loaded_at
     from {{ ref('int_task_cost_totals') }}
     {% if is_incremental() %}
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
 ),
 
@@ -92,7 +89,7 @@ defect_counts as (
         max(updated_at) as updated_at
     from {{ ref('int_defects_phased') }}
     {% if is_incremental() %}
-    where task_id in (select task_id from changed_tasks)
+    where task_id in (select changed_tasks.task_id from changed_tasks)
     {% endif %}
     group by task_id
 ),
@@ -125,7 +122,9 @@ final as (
         tasks.estimated_api_cost_usd,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
-                then {{ ratio_pct('cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd') }}
+                then {{ ratio_pct(
+                    'cost_totals.actual_api_cost_usd - tasks.estimated_api_cost_usd', 'tasks.estimated_api_cost_usd'
+                ) }}
         end as cost_estimate_error_pct,
         case
             when tasks.estimated_api_cost_usd <> 0 and cost_totals.actual_api_cost_usd <> 0
@@ -146,32 +145,4 @@ final as (
     left join defect_counts on defect_counts.task_id = task_ids.task_id
 )
 
-select
-    task_id,
-    project_id,
-    task_type,
-    status,
-    estimated_complexity,
-    actual_complexity,
-    actual_latency_ms,
-    actual_tokens_in,
-    actual_tokens_out,
-    actual_tokens,
-    actual_api_cost_usd,
-    tool_calls,
-    retries,
-    estimated_latency_ms,
-    estimated_tokens,
-    estimated_api_cost_usd,
-    cost_estimate_error_pct,
-    cost_performance_index,
-    defect_count,
-    defect_density,
-    false_positive_count,
-    executions,
-    cost_rows,
-    created_at,
-    completed_at,
-    has_task_metadata,
-    source_changed_at
-from final
+select * from final

@@ -1,10 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='execution_date',
-        on_schema_change='append_new_columns',
-        post_hook='{{ analyze_when_rebuilt() }}',
         indexes=[
             {'columns': ['daily_role_cost_key'], 'unique': true},
             {'columns': ['execution_date']},
@@ -71,13 +68,12 @@ executions as (
         last_loaded_at
     from {{ ref('int_agent_executions') }}
     {% if is_incremental() %}
-    where execution_date in (select execution_date from touched_dates)
+    where execution_date in (select touched_dates.execution_date from touched_dates)
     {% endif %}
 ),
 
 final as (
     select
-        {{ surrogate_key(['execution_date', 'agent_role', 'llm_model']) }} as daily_role_cost_key,
         execution_date,
         agent_role,
         llm_model,
@@ -90,24 +86,10 @@ final as (
         coalesce(sum(tokens_out), 0) as total_tokens_out,
         sum(metric_rows)::bigint as cost_rows,
         sum(latency_samples)::bigint as latency_samples,
+        {{ surrogate_key(['execution_date', 'agent_role', 'llm_model']) }} as daily_role_cost_key,
         max(last_loaded_at) as last_loaded_at
     from executions
     group by execution_date, agent_role, llm_model
 )
 
-select
-    execution_date,
-    agent_role,
-    llm_model,
-    llm_provider,
-    tasks_executed,
-    executions,
-    total_cost_usd,
-    total_latency_ms,
-    total_tokens_in,
-    total_tokens_out,
-    cost_rows,
-    latency_samples,
-    daily_role_cost_key,
-    last_loaded_at
-from final
+select * from final

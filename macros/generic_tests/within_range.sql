@@ -1,8 +1,11 @@
 {#
     Values of column_name lie within [min_value, max_value] (either bound optional;
-    inclusive unless inclusive=false). NULLs pass.
+    inclusive unless inclusive=false). NULLs pass. One failing row per bad value, with a
+    message naming it and how many rows carry it.
+
+    Not dbt_utils' accepted_range, which returns the failing rows themselves.
 #}
-{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
+{% test within_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
 
 {%- set low = '>=' if inclusive else '>' -%}
 {%- set high = '<=' if inclusive else '<' -%}

@@ -55,12 +55,4 @@ final as (
     from phase_counts
 )
 
-select
-    phase,
-    phase_order,
-    injected,
-    removed,
-    escaped_into,
-    phase_yield_pct,
-    phase_class
-from final
+select * from final

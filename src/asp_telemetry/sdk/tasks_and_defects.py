@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from asp_telemetry.sdk import writer as writer_module
+from asp_telemetry.sdk import delivery
 
 # Friendly argument names for the raw columns that end in _json.
 _RENAMED = {
@@ -54,9 +54,9 @@ def record_task(
     if status == "in_progress" and started_at is None:
         record["started_at"] = datetime.now(UTC).isoformat()
     if status not in (None, "pending", "in_progress", "completed", "failed"):
-        writer_module.count_error(f"task {task_id}: status {status!r} is not pending, in_progress, completed "
+        delivery.count_error(f"task {task_id}: status {status!r} is not pending, in_progress, completed "
                                   "or failed; the loader will reject it into raw.rejected_records")
-    writer_module.writer().submit(record)
+    delivery.writer().submit(record)
 
 
 def record_defect(
@@ -89,7 +89,7 @@ def record_defect(
     record = {"record": "defect_log", **_columns(fields)}
     record.setdefault("created_at", datetime.now(UTC).isoformat())
     if phase_injected == phase_removed:
-        writer_module.count_error(f"defect {defect_id}: injected and removed in the same phase {phase_injected}; "
+        delivery.count_error(f"defect {defect_id}: injected and removed in the same phase {phase_injected}; "
                                   "the loader will reject it into raw.rejected_records")
-    writer_module.writer().submit(record)
+    delivery.writer().submit(record)
     return defect_id

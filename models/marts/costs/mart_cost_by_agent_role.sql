@@ -58,7 +58,7 @@ recent_executions as (
         tokens_in,
         tokens_out
     from {{ ref('int_agent_executions') }}
-    where started_at >= (select window_start from window_bounds)
+    where started_at >= (select window_bounds.window_start from window_bounds)
 ),
 
 phases as (
@@ -83,7 +83,8 @@ task_counts as (
     select
         agent_role,
         count(*) as tasks_executed,
-        count(*) filter (where last_started_at >= (select window_start from window_bounds)) as tasks_executed_30d
+        count(*) filter (where last_started_at >= (select window_bounds.window_start from window_bounds))
+            as tasks_executed_30d
     from role_tasks
     group by agent_role
 ),
@@ -122,19 +123,4 @@ final as (
     cross join window_bounds
 )
 
-select
-    agent_role,
-    tasks_executed,
-    total_cost_usd,
-    avg_latency_ms,
-    total_tokens,
-    tasks_executed_30d,
-    total_cost_usd_30d,
-    avg_latency_ms_30d,
-    total_tokens_30d,
-    executions,
-    executions_30d,
-    phase_order,
-    window_start,
-    as_of
-from final
+select * from final
