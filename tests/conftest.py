@@ -23,6 +23,31 @@ from asp_telemetry import connection, embedded, migrations
 from asp_telemetry.connection import ConnectionInfo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_paths_of_this_session(tmp_path_factory) -> Iterator[None]:
+    """dbt's target and log directories of this session (unless a test names its own), not the
+    checkout's: another test run in the same checkout must not share dbt's files."""
+    saved = {name: os.environ.get(name) for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    os.environ["DBT_TARGET_PATH"] = str(tmp_path_factory.mktemp("dbt-target"))
+    os.environ["DBT_LOG_PATH"] = str(tmp_path_factory.mktemp("dbt-logs"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """A directory for an embedded server of a test's own. Not under pytest's basetemp: every
+    pytest session on the machine resets /tmp/pytest-of-<user> to mode 0700, which would lock
+    the server's own user out of its data directory (see pg_server)."""
+    home = Path(tempfile.mkdtemp(prefix="asp-test-server-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ConnectionInfo]:
     """An admin connection to the test server's maintenance database."""
@@ -145,7 +170,7 @@ def prefect_server() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         yield PREFECT_API_URL.value()
 
 

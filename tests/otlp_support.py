@@ -88,3 +88,44 @@ def _to_collector(value: Any) -> Any:
 
 def collector_json(spans: list[ReadableSpan]) -> dict[str, Any]:
     return _to_collector(protobuf_json(spans))
+
+
+# -- spans made by hand, for shapes the SDK never makes (cycles, chains thousands deep) --------
+
+START_NS = 1_767_607_200_000_000_000  # 2026-01-05T10:00:00Z
+
+
+def _any_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": str(value)}
+
+
+def span(trace: int, span_id: int, parent: int | None = None, operation: str | None = None, start_ns: int = START_NS,
+         duration_ns: int = 1_000_000, **attributes: Any) -> dict[str, Any]:
+    """One span in the Collector's encoding; ids given as integers, attributes as `a__b=value`."""
+    attrs = {key.replace("__", "."): value for key, value in attributes.items()}
+    if operation:
+        attrs["gen_ai.operation.name"] = operation
+    return {
+        "traceId": format(trace, "032x"),
+        "spanId": format(span_id, "016x"),
+        **({"parentSpanId": format(parent, "016x")} if parent is not None else {}),
+        "name": f"{operation or 'span'} {span_id}",
+        "startTimeUnixNano": str(start_ns),
+        "endTimeUnixNano": str(start_ns + duration_ns),
+        "attributes": [{"key": key, "value": _any_value(value)} for key, value in attrs.items()],
+        "status": {},
+    }
+
+
+def request(spans: list[dict[str, Any]], service: str = "asp-agents") -> dict[str, Any]:
+    """An ExportTraceServiceRequest holding the spans."""
+    return {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+        "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}],
+    }]}

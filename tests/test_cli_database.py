@@ -67,22 +67,22 @@ def test_connection_errors_name_the_server_but_not_the_password(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_embedded_server_starts_once_survives_between_commands_and_stops(tmp_path):
+def test_embedded_server_starts_once_survives_between_commands_and_stops(server_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "ASP_DATABASE_URL"}
-    env.update(ASP_HOME=str(tmp_path / "home"), ASP_PROJECT_DIR=str(PROJECT_DIR))
+    env.update(ASP_HOME=str(server_home / "home"), ASP_PROJECT_DIR=str(PROJECT_DIR))
     try:
         run_cli("db", "upgrade", env=env)
-        pid_file = tmp_path / "home" / "pg" / "postmaster.pid"
+        pid_file = server_home / "home" / "pg" / "postmaster.pid"
         first_pid = pid_file.read_text().split()[0]
         exports = run_cli("env", env=env).stdout
-        assert f"export PGHOST={tmp_path / 'home' / 'pg'}" in exports or "export PGHOST=" in exports
+        assert f"export PGHOST={server_home / 'home' / 'pg'}" in exports or "export PGHOST=" in exports
         assert "export PGDATABASE=asp_telemetry" in exports
         assert "schema is up to date" in run_cli("db", "upgrade", env=env).stdout
         assert pid_file.read_text().split()[0] == first_pid  # the same server, reused
     finally:
         stopped = run_cli("db", "stop", env=env).stdout
     assert "stopped the embedded PostgreSQL" in stopped
-    assert not (tmp_path / "home" / "pg" / "postmaster.pid").exists()
+    assert not (server_home / "home" / "pg" / "postmaster.pid").exists()
     assert "not running" in run_cli("db", "stop", env=env).stdout
 
 

@@ -1,6 +1,7 @@
 """Nothing twice: the same records again (same file, renamed copy, overlapping windows, two
 loads at once) add nothing; a load killed halfway leaves whole batches and loading again
-completes it; memory does not grow with the input."""
+completes it. (Memory that stays flat however large the input is measured by `make bench`;
+tests/test_load_limits.py checks the bounds that keep it so.)"""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import shutil
 import signal
 import subprocess
 import time
-import tracemalloc
 from pathlib import Path
 
 from load_support import cost, count, defect, query, task
 from support import CLI, cli_environment
 
-from asp_telemetry import loading
+from asp_telemetry import connection, loading
 
 
 def _executions(path: Path, first: int, last: int, metrics=("Latency", "Tokens_In", "Tokens_Out")) -> Path:
@@ -69,6 +69,15 @@ def test_two_loads_at_once_insert_each_record_once(db, tmp_path):
     assert query(db, "select sum(loaded), sum(duplicates), sum(rejected) from raw.loads") == [(13500, 13500, 0)]
 
 
+def _wait_for_sessions_to_end(db, timeout_s: float = 120) -> None:
+    """The server ends a killed client's sessions when it notices: wait until it has."""
+    deadline = time.monotonic() + timeout_s
+    while query(db, "select count(*) from pg_stat_activity where datname = current_database()"
+                    " and pid <> pg_backend_pid()") != [(0,)]:
+        assert time.monotonic() < deadline, "the killed load's sessions did not end"
+        time.sleep(0.05)
+
+
 def test_a_load_killed_halfway_leaves_whole_batches_and_loading_again_completes_it(db, tmp_path):
     path = _executions(tmp_path / "big.jsonl", 0, 80_000, metrics=("Latency",))
     batch = 1000
@@ -78,32 +87,21 @@ def test_a_load_killed_halfway_leaves_whole_batches_and_loading_again_completes_
     while time.monotonic() < deadline and loaded == 0:
         time.sleep(0.05)
         loaded = count(db, "agent_cost_vector")
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    with connection.connect(db) as blocker:
+        # Holds the load at its next batch (COPY waits for this lock), however fast it runs.
+        blocker.execute("lock table raw.agent_cost_vector in share mode")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    _wait_for_sessions_to_end(db)
     after_kill = count(db, "agent_cost_vector")
     assert 0 < after_kill < 80_000, "the load was not interrupted halfway; make the file larger"
     assert after_kill % batch == 0  # no half batch
-    assert query(db, "select status from raw.loads") == [("running",)]  # visible as interrupted
+    # The killed load's row says running, but no live load holds it: the next load marks it.
+    assert query(db, "select status from raw.loads") == [("running",)]
 
     [summary] = loading.load_paths(db, [path], batch_rows=batch)
     assert (summary.loaded + summary.duplicates, summary.duplicates) == (80_000, after_kill)
     assert count(db, "agent_cost_vector") == 80_000
-
-
-def _peak_python_memory(db, path: Path) -> int:
-    tracemalloc.start()
-    try:
-        loading.load_paths(db, [path], batch_rows=1000)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def test_memory_stays_flat_however_large_the_file(db, tmp_path):
-    small = _executions(tmp_path / "small.jsonl", 0, 2_000, metrics=("Latency",))  # 2 batches
-    large = _executions(tmp_path / "large.jsonl", 10_000, 30_000, metrics=("Latency",))  # 20 batches
-    small_peak = _peak_python_memory(db, small)
-    large_peak = _peak_python_memory(db, large)
-    assert large.stat().st_size > 9 * small.stat().st_size
-    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
-    assert count(db, "agent_cost_vector") == 22_000
+    assert query(db, "select status, error is not null from raw.loads order by load_id") == [
+        ("interrupted", True), ("complete", False),
+    ]

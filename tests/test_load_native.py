@@ -24,7 +24,7 @@ BAD_LINES = [
     ('{"record": "agent_cost_vector", "task_id": "T-1", "agent_role": "Code"', "not valid JSON"),
     (json.dumps(cost(task_id=42)), "task_id: input should be a valid string"),
     (json.dumps(cost(value="fast")), "metric_value: input should be a valid decimal"),
-    (json.dumps(cost(agent_iteration="second")), "agent_iteration: input should be a valid integer"),
+    (json.dumps(cost(agent_iteration="second")), "agent_iteration: input should be an integer"),
     (json.dumps(cost(value=-0.5)), "metric_value: input should be greater than or equal to 0"),
     (json.dumps(cost(value=100_000_000_000)), "metric_value: input should be less than 100000000000"),
     (json.dumps(cost(agent_iteration=2**31)), "agent_iteration: input should be less than or equal to 2147483647"),
@@ -33,7 +33,7 @@ BAD_LINES = [
     (json.dumps({k: v for k, v in defect().items() if k != "description"}), "description: required, missing"),
     (json.dumps(cost(timestamp="2026-02-30T10:00:00Z")), "timestamp: input should be a valid datetime"),
     (json.dumps(cost(timestamp="2026-01-05 10:00:00")), "timestamp: input should have timezone info"),
-    (json.dumps(cost(timestamp="yesterday")), "timestamp: input should be a valid datetime"),
+    (json.dumps(cost(timestamp="yesterday")), "timestamp: input should be an ISO 8601 time with a UTC offset"),
     (json.dumps(defect(phase_removed="Code")), "cannot be injected and removed in the same phase"),
     (
         json.dumps(defect(created_at="2026-01-02T00:00:00Z", resolved_at="2026-01-01T00:00:00Z")),
@@ -301,8 +301,9 @@ def test_strict_rolls_the_file_back_records_the_rejects_and_fails(db, tmp_path):
     bad = jsonl(tmp_path / "bad.jsonl", [cost(metadata={"execution_id": f"E-{i}"}) for i in range(30)] + ["{oops"])
     result = run_cli("load", "--strict", "--batch-rows", "7", str(good), str(bad), env=cli_environment(db), check=False)
     assert result.returncode == 1
-    assert "good.jsonl: 1 loaded, 0 duplicates skipped, 0 rejected" in result.stdout
+    assert "good.jsonl: 1 read: 1 loaded, 0 duplicates skipped, 0 rejected" in result.stdout
     assert "bad.jsonl: rolled back (--strict), 1 rejected, nothing loaded" in result.stderr
+    assert "2 files: 32 read: 1 loaded, 0 duplicates skipped, 1 rejected, 30 rolled back" in result.stdout
     assert count(db, "agent_cost_vector") == 0 and count(db, "task_metadata") == 1
     assert [r[0] for r in rejects(db)] == ["line 31"]
     assert query(db, "select source, status from raw.loads order by load_id") == [
@@ -314,9 +315,9 @@ def test_rejects_do_not_fail_the_command_and_each_file_gets_a_summary_line(db, t
     a = jsonl(tmp_path / "a.jsonl", [cost(), "not json"])
     b = jsonl(tmp_path / "b.jsonl", [cost()])
     result = run_cli("load", str(a), str(b), env=cli_environment(db))
-    assert f"{a}: 1 loaded, 0 duplicates skipped, 1 rejected" in result.stdout
-    assert f"{b}: 0 loaded, 1 duplicates skipped, 0 rejected" in result.stdout
-    assert "2 files: 1 loaded, 1 duplicates skipped, 1 rejected" in result.stdout
+    assert f"{a}: 2 read: 1 loaded, 0 duplicates skipped, 1 rejected" in result.stdout
+    assert f"{b}: 1 read: 0 loaded, 1 duplicates skipped, 0 rejected" in result.stdout
+    assert "2 files: 3 read: 1 loaded, 1 duplicates skipped, 1 rejected" in result.stdout
 
 
 def test_unreadable_input_fails_with_a_clear_message_and_loads_nothing(db, tmp_path):
@@ -348,8 +349,8 @@ def test_gzip_stdin_and_directories_are_read(db, tmp_path):
     (directory / ".hidden.jsonl").write_text("garbage\n")
     stdin = json.dumps(cost(metadata={"execution_id": "C"})) + "\n"
     result = run_cli("load", str(directory), "-", env=cli_environment(db), input=stdin)
-    assert "<stdin>: 1 loaded" in result.stdout
-    assert "b.jsonl.gz: 1 loaded" in result.stdout
+    assert "<stdin>: 1 read: 1 loaded" in result.stdout
+    assert "b.jsonl.gz: 1 read: 1 loaded" in result.stdout
     assert count(db, "agent_cost_vector") == 3 and rejects(db) == []
     # The ledger knows each input by its content, stdin included.
     assert query(db, "select count(*) from raw.loads where content_sha256 ~ '^[0-9a-f]{64}$'") == [(3,)]

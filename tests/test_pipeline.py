@@ -20,9 +20,12 @@ from asp_telemetry.connection import ConnectionInfo
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _environment(info: ConnectionInfo) -> pytest.MonkeyPatch:
+def _environment(info: ConnectionInfo, inbox=None) -> pytest.MonkeyPatch:
+    """The database, and the configured inbox (the ingest flow reads no other)."""
     patch = pytest.MonkeyPatch()
     point_environment_at(patch, info)
+    if inbox is not None:
+        patch.setenv("ASP_INBOX", str(inbox))
     return patch
 
 
@@ -40,7 +43,7 @@ def first_run(prefect_server, make_database, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
     generated = generate.generate(200, seed=21, out=inbox, end=END, tasks_per_file=70, workers=1)
     records = [json.loads(line) for path in generated.files for line in path.read_text().splitlines()]
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
         result = pipeline(inbox_dir=str(inbox))
     finally:
@@ -152,7 +155,7 @@ def test_a_file_added_twice_under_two_names_adds_nothing(first_run, prefect_serv
     shutil.copy(archived, inbox / "copy-under-another-name.jsonl")
     with gzip.open(inbox / "and-compressed.jsonl.gz", "wb") as handle:
         handle.write(archived.read_bytes())
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
         result = ingest(str(inbox))
     finally:
@@ -170,7 +173,7 @@ def test_a_file_still_being_written_is_left_alone_and_a_broken_one_quarantined(f
     partial = inbox / "sdk-partial.jsonl.tmp"
     partial.write_text('{"record": "task_metadata", "task_id": "HALF-1"}\n{"record": "task_me')
     (inbox / "broken.jsonl.gz").write_bytes(b"\x1f\x8b this is not gzip")
-    patch = _environment(info)
+    patch = _environment(info, inbox)
     try:
         result = ingest(str(inbox))
     finally:
@@ -197,7 +200,7 @@ def test_two_pipelines_started_at_once_never_overlap(first_run, prefect_server):
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    patch = _environment(info)
+    patch = _environment(info, first_run["inbox"])
     try:
         threads = [threading.Thread(target=run) for _ in range(2)]
         for thread in threads:

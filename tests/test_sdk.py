@@ -32,7 +32,7 @@ def _metrics(records: list[dict]) -> dict[tuple, float]:
 def spool(tmp_path) -> Path:
     asp.configure(sink="jsonl", spool_dir=tmp_path / "inbox", flush_interval_s=0.05, otel=False)
     yield tmp_path / "inbox"
-    asp.flush(10)
+    asp.flush(120)
 
 
 def test_a_decorated_call_is_one_execution_with_summed_usage(spool):
@@ -46,7 +46,7 @@ def test_a_decorated_call_is_one_execution_with_summed_usage(spool):
         return "done"
 
     assert write_code("T-1") == "done"
-    assert asp.flush(5)
+    assert asp.flush(120)
     records = _records(spool)
     assert {r["metadata"]["execution_id"] for r in records} and len(
         {r["metadata"]["execution_id"] for r in records}
@@ -71,7 +71,7 @@ def test_cost_is_never_invented(spool):
         asp.record_usage(tokens_in=10, tokens_out=5)
 
     design("T-2")
-    asp.flush(5)
+    asp.flush(120)
     assert "API_Cost" not in {r["metric_type"] for r in _records(spool)}
 
 
@@ -83,8 +83,9 @@ def test_latency_is_measured_with_a_monotonic_clock(spool):
         time.sleep(0.05)
 
     slow("T-3")
-    asp.flush(5)
-    assert 45 <= _metrics(_records(spool))[("Test", 1, "Latency")] < 1000
+    asp.flush(120)
+    # Milliseconds (not seconds, not microseconds), however slow a busy machine made the call.
+    assert 45 <= _metrics(_records(spool))[("Test", 1, "Latency")] < 30_000
 
 
 def test_task_id_from_an_attribute_of_a_parameter(spool):
@@ -98,7 +99,7 @@ def test_task_id_from_an_attribute_of_a_parameter(spool):
 
     plan(Request("T-attr"))
     plan(request={"task_id": "T-dict"})
-    asp.flush(5)
+    asp.flush(120)
     assert {r["task_id"] for r in _records(spool)} == {"T-attr", "T-dict"}
 
 
@@ -115,7 +116,7 @@ def test_exceptions_are_recorded_and_reraised_untouched(spool):
     with pytest.raises(Boom) as caught:
         failing("T-4")
     assert caught.value is error
-    asp.flush(5)
+    asp.flush(120)
     assert {r["metadata"]["error_type"] for r in _records(spool)} == {"Boom"}
 
 
@@ -131,7 +132,7 @@ def test_async_functions_are_tracked_and_usage_stays_with_its_own_run(spool):
         return await asyncio.gather(review("T-a", 100), review("T-b", 200))
 
     assert asyncio.run(both()) == [100, 200]
-    asp.flush(5)
+    asp.flush(120)
     tokens = {r["task_id"]: r["metric_value"] for r in _records(spool) if r["metric_type"] == "Tokens_In"}
     assert tokens == {"T-a": 100, "T-b": 200}
 
@@ -152,7 +153,7 @@ def test_correction_loops_count_iterations_inside_a_task(spool):
         code()
     with asp.agent_run(task_id="T-loop", role="Code", iteration=7) as run:
         run.record_usage(tokens_in=1, tokens_out=1)
-    asp.flush(5)
+    asp.flush(120)
     records = _records(spool)
     iterations = sorted({(r["agent_role"], r["agent_iteration"]) for r in records})
     assert iterations == [("Code", 1), ("Code", 2), ("Code", 3), ("Code", 7), ("CodeReview", 1)]
@@ -185,7 +186,7 @@ def test_tasks_and_defects_are_recorded(spool):
         flagged_by_agent=True,
     )
     asp.record_task("T-6", status="completed", actual_complexity=14)
-    asp.flush(5)
+    asp.flush(120)
     records = _records(spool)
     task_records = [r for r in records if r["record"] == "task_metadata"]
     assert task_records[0]["estimated_cost_vector_json"] == {"tokens": 5000}
@@ -209,7 +210,7 @@ def test_past_the_queue_bound_the_caller_spools_instead_of_dropping(tmp_path):
     # 10 wait in the queue; the 40 beyond the bound were spooled on the caller's thread.
     assert asp.stats().spooled == 40 * 3
     assert len({r["task_id"] for r in _records(inbox)}) == 40
-    assert asp.flush(5)
+    assert asp.flush(120)
     assert len({r["task_id"] for r in _records(inbox)}) == 50
     assert asp.stats().dropped == 0
 
@@ -217,7 +218,7 @@ def test_past_the_queue_bound_the_caller_spools_instead_of_dropping(tmp_path):
 def _run_python(code: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_extra}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=600)
 
 
 def test_records_are_flushed_at_interpreter_exit(tmp_path):
@@ -255,7 +256,7 @@ def test_a_forked_child_starts_its_own_writer(tmp_path):
         pid = os.fork()
         if pid == 0:
             call("child")
-            asp.flush(10)
+            asp.flush(120)
             os._exit(0)
         os.waitpid(pid, 0)
         call("parent-after-fork")
@@ -306,7 +307,7 @@ def test_a_broken_sink_never_reaches_the_agent(tmp_path):
     before = asp.stats()
     dropped_before, errors_before = before.dropped, before.errors
     assert [call(f"T-{i}") for i in range(5)] == ["still works"] * 5
-    asp.flush(5)
+    asp.flush(120)
     stats = asp.stats()
     assert stats.dropped > dropped_before and stats.errors > errors_before
 

@@ -75,7 +75,7 @@ def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server,
             return {d.name: d.schedules for d in found if d.name in EXPECTED}
 
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 600
         found: dict = {}
         while time.monotonic() < deadline and len(found) < len(EXPECTED):
             time.sleep(2)

@@ -38,4 +38,6 @@ def asp_home() -> Path:
 
 
 def inbox_dir() -> Path:
-    return asp_home() / "inbox"
+    """The inbox the ingest reads and the SDK writes: $ASP_INBOX, else $ASP_HOME/inbox."""
+    configured = os.environ.get("ASP_INBOX")
+    return Path(configured).expanduser().resolve() if configured else asp_home() / "inbox"

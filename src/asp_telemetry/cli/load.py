@@ -41,7 +41,8 @@ class _Report:
             self.bar.stop()
             self.bar = None
         target = console if summary.ok else error_console
-        style = "" if summary.ok and not summary.rejected else "[yellow]" if summary.ok else "[bold red]"
+        warn = summary.rejected or summary.status == "skipped"
+        style = "" if summary.ok and not warn else "[yellow]" if summary.ok else "[bold red]"
         target.print(f"{style}{escape(summary.line())}", highlight=False, soft_wrap=True)
 
 
@@ -61,6 +62,18 @@ def load(
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Records per COPY batch and commit.")
     ] = loading.DEFAULT_BATCH_ROWS,
+    max_record_bytes: Annotated[int, typer.Option(
+        "--max-record-bytes", min=1, help="A longer record (native line, CSV row) is rejected with an excerpt.",
+    )] = loading.DEFAULT_MAX_RECORD_BYTES,
+    max_document_bytes: Annotated[int, typer.Option(
+        "--max-document-bytes", min=1, help="OTLP and Langfuse inputs are read whole: a larger one fails.",
+    )] = loading.DEFAULT_MAX_DOCUMENT_BYTES,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", min=1, help="Seconds one file may take (default: no limit).",
+    )] = None,
+    follow_links: Annotated[bool, typer.Option(
+        "--follow-links", help="In a directory, follow symbolic links that point outside it.",
+    )] = False,
 ) -> None:
     """Load telemetry records into the raw tables: native JSON Lines, CSV, OTLP/JSON, Langfuse exports.
 
@@ -69,15 +82,22 @@ def load(
     info = connection.resolve()
     if info.source == "embedded":
         migrations.upgrade(info)
-    summaries = loading.load_paths(
-        info, paths, format=format_, table=table, strict=strict, progress=_Report(), batch_rows=batch_rows
+    limits = loading.Limits(
+        max_record_bytes=max_record_bytes, max_document_bytes=max_document_bytes, time_limit_s=time_limit,
     )
-    if len(summaries) > 1:
-        total = {k: sum(getattr(s, k) for s in summaries) for k in ("loaded", "updated", "duplicates", "rejected")}
+    summaries = loading.load_paths(
+        info, paths, format=format_, table=table, strict=strict, progress=_Report(), batch_rows=batch_rows,
+        limits=limits, follow_links=follow_links,
+    )
+    loaded = [s for s in summaries if s.status != "skipped"]
+    if len(loaded) > 1:
+        total = {k: sum(getattr(s, k) for s in loaded) for k in ("read", "loaded", "updated", "duplicates", "rejected")}
+        rolled_back = sum(s.read - s.rejected for s in loaded if s.status == "rolled_back")
         console.print(
-            f"{len(summaries)} files: {total['loaded']} loaded, "
+            f"{len(loaded)} files: {total['read']} read: {total['loaded']} loaded, "
             + (f"{total['updated']} updated, " if total["updated"] else "")
-            + f"{total['duplicates']} duplicates skipped, {total['rejected']} rejected",
+            + f"{total['duplicates']} duplicates skipped, {total['rejected']} rejected"
+            + (f", {rolled_back} rolled back" if rolled_back else ""),
             highlight=False,
             soft_wrap=True,
         )

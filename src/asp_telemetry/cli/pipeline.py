@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,13 @@ import typer
 
 from asp_telemetry import connection
 from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
+
+
+def use_inbox(inbox: Path | None) -> None:
+    """--inbox configures the inbox for this process and the flows it runs ($ASP_INBOX): the
+    ingest flow reads the configured inbox only."""
+    if inbox is not None:
+        os.environ["ASP_INBOX"] = str(inbox.expanduser().resolve())
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -21,7 +29,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 @app.command("run")
 @handle_errors
 def run(
-    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_HOME/inbox).")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_INBOX or $ASP_HOME/inbox).")] = None,
     skip_ingest: Annotated[bool, typer.Option("--skip-ingest", help="Do not load the inbox.")] = False,
     skip_snapshot: Annotated[bool, typer.Option("--skip-snapshot", help="No bootstrap snapshot.")] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
@@ -29,11 +37,12 @@ def run(
 ) -> None:
     """Run the pipeline once, now: ingest, build, snapshot, build the bootstrap marts, write back."""
     quiet_prefect()
+    use_inbox(inbox)
     from asp_telemetry.cli.summary import print_pipeline_result
     from flows.pipeline import pipeline
 
     result = pipeline(
-        inbox_dir=str(inbox) if inbox else None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
+        inbox_dir=None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
         full_refresh=full_refresh, lock_wait_s=lock_wait,
     )
     print_pipeline_result(result)
@@ -63,7 +72,7 @@ def snapshot(
 @app.command("serve")
 @handle_errors
 def serve(
-    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_HOME/inbox).")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to ingest (default $ASP_INBOX or $ASP_HOME/inbox).")] = None,
     ingest_every: Annotated[int, typer.Option(help="Seconds between ingests.")] = 300,
     transform_cron: Annotated[str, typer.Option(help="Cron (UTC) of dbt builds.")] = "0 * * * *",
     snapshot_cron: Annotated[str, typer.Option(help="Cron (UTC) of bootstrap snapshots.")] = "0 2 * * *",
@@ -71,7 +80,8 @@ def serve(
 ) -> None:
     """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set)."""
     quiet_prefect(keep_logs=True)
+    use_inbox(inbox)
     from flows.serve import serve_flows
 
-    serve_flows(inbox_dir=str(inbox) if inbox else None, ingest_interval_s=ingest_every,
+    serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,
                 transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)

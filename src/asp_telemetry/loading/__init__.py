@@ -13,19 +13,35 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
+
 from asp_telemetry.connection import ConnectionInfo
-from asp_telemetry.loading import ledger, vocabulary
+from asp_telemetry.loading import vocabulary
 from asp_telemetry.loading.formats import FORMATS, FormatError, Item
-from asp_telemetry.loading.loader import DEFAULT_BATCH_ROWS, FileLoadSummary, LoadSummary, Progress, SourceLoader
+from asp_telemetry.loading.loader import (
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_MAX_DOCUMENT_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    LOST_CONNECTION,
+    FileLoadSummary,
+    Limits,
+    LoadSummary,
+    Progress,
+    SourceLoader,
+    close_ledger,
+)
 from asp_telemetry.loading.records import TABLES, RecordValidator
 from asp_telemetry.loading.sources import UnreadableInput, expand
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "DEFAULT_MAX_DOCUMENT_BYTES",
+    "DEFAULT_MAX_RECORD_BYTES",
     "FORMATS",
     "TABLES",
     "FileLoadSummary",
     "FormatError",
+    "Limits",
     "LoadSummary",
     "Progress",
     "UnreadableInput",
@@ -51,13 +67,18 @@ def load_paths(
     strict: bool = False,
     progress: Progress | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    limits: Limits | None = None,
+    follow_links: bool = False,
 ) -> list[FileLoadSummary]:
     """Load files, directories (their files, recursively) and "-" (stdin), one summary per
-    file. Every path is checked before anything loads: a missing one raises UnreadableInput."""
+    file. Every path is checked before anything loads: a missing one raises UnreadableInput.
+    Whatever happens to one file, the next is loaded; if the database cannot be reached any
+    more, DatabaseUnavailable is raised (the summaries so far went to `progress`)."""
     _check_options(format, table)
-    sources = expand(list(paths))
+    sources = expand(list(paths), follow_links=follow_links)
     validator = RecordValidator(vocabulary.load())
-    with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows, progress=progress) as loader:
+    with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows, progress=progress,
+                      limits=limits) as loader:
         return [loader.load_source(source, format=format, table=table) for source in sources]
 
 
@@ -69,26 +90,27 @@ def load_records(
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> LoadSummary:
     """Load native records already built in memory (each a dict with its "record" key), with
-    the same validation, identities and rejects as a file."""
+    the same validation, identities and rejects as a file. A lost connection marks the load
+    interrupted and raises (the SDK keeps the batch in its spool then)."""
     validator = RecordValidator(vocabulary.load())
     summary = LoadSummary(source=source)
     items = (
-        Item(None, "", [dict(record)] if isinstance(record, dict) else None,
+        Item(None, b"", [dict(record)] if isinstance(record, dict) else None,
              error=None if isinstance(record, dict) else f"not a record object (a {type(record).__name__})",
              position=f"record {number}", original=record)
         for number, record in enumerate(records, 1)
     )
     with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows) as loader:
-        summary.load_id = ledger.open_load(loader.control, source, None, None, None, strict)
+        summary.load_id = loader.open_ledger(source, None, None, None)
         try:
             loader.load_items(summary, items, f"records:{source}")
+        except psycopg.Error as exc:
+            summary.status = "interrupted"
+            summary.error = LOST_CONNECTION.format(type(exc).__name__)
+            raise
         except BaseException:
-            summary.status, summary.error = "failed", "interrupted"
+            summary.status, summary.error = "interrupted", "interrupted"
             raise
         finally:
-            ledger.close_load(
-                loader.control, summary.load_id, status=summary.status, format="records",
-                content_sha256=None, size_bytes=None, loaded=summary.loaded, updated=summary.updated,
-                duplicates=summary.duplicates, rejected=summary.rejected,
-            )
+            close_ledger(info, loader.control, summary, "records", None, None)
     return summary

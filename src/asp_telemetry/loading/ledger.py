@@ -1,31 +1,63 @@
 """The ledger of loads (raw.loads): one row per file or record stream, opened when its load
-starts (so an interrupted load stays visible as `running`) and closed with its outcome."""
+starts and closed with its outcome.
+
+A live load holds a session-level advisory lock on its row (taken in the transaction that
+inserts the row, so no other session ever sees the row unlocked while the load lives). The
+lock goes with the session: a row still `running` whose lock nobody holds belongs to a load
+whose process died or whose connection was lost, and the next load marks it `interrupted`.
+"""
 
 from __future__ import annotations
 
 import psycopg
 
+# The first key of the two-key advisory locks on ledger rows ("asp_load" in ASCII, cut to 31
+# bits); the second is the load id. The pipeline and migration locks use one-key locks.
+LEDGER_LOCK_CLASS = 0x6173705F & 0x7FFFFFFF
+_LOCK_ID = "(%s::bigint %% 2147483647)::int"
+
+INTERRUPTED = "interrupted"
+ABANDONED = (
+    "the process or connection of this load ended before it finished: load the input again (what it "
+    "committed stays, and identities make loading it again safe)"
+)
+
 
 def open_load(conn: psycopg.Connection, source: str, content_sha256: str | None, size_bytes: int | None,
               table_name: str | None, strict: bool) -> int:
-    return conn.execute(
-        "insert into raw.loads (source, content_sha256, size_bytes, table_name, strict)"
-        " values (%s, %s, %s, %s, %s) returning load_id",
-        [source, content_sha256, size_bytes, table_name, strict],
-    ).fetchone()[0]
+    with conn.transaction():
+        load_id = conn.execute(
+            "insert into raw.loads (source, content_sha256, size_bytes, table_name, strict)"
+            " values (%s, %s, %s, %s, %s) returning load_id",
+            [source, content_sha256, size_bytes, table_name, strict],
+        ).fetchone()[0]
+        conn.execute(f"select pg_advisory_lock(%s, {_LOCK_ID})", [LEDGER_LOCK_CLASS, load_id])
+    return load_id
 
 
 def close_load(conn: psycopg.Connection, load_id: int, *, status: str, format: str | None,
-               content_sha256: str | None, size_bytes: int | None, loaded: int, updated: int,
-               duplicates: int, rejected: int) -> None:
+               content_sha256: str | None, size_bytes: int | None, read: int, loaded: int, updated: int,
+               duplicates: int, rejected: int, error: str | None = None) -> None:
     conn.execute(
         "update raw.loads set status = %s, format = %s, content_sha256 = coalesce(content_sha256, %s),"
         " size_bytes = coalesce(size_bytes, %s), finished_at = clock_timestamp(),"
-        " records_read = %s, loaded = %s, updated = %s, duplicates = %s, rejected = %s"
+        " records_read = %s, loaded = %s, updated = %s, duplicates = %s, rejected = %s, error = %s"
         " where load_id = %s",
-        [status, format, content_sha256, size_bytes, loaded + updated + duplicates + rejected,
-         loaded, updated, duplicates, rejected, load_id],
+        [status, format, content_sha256, size_bytes, read, loaded, updated, duplicates, rejected, error, load_id],
     )
+    conn.execute(f"select pg_advisory_unlock(%s, {_LOCK_ID})", [LEDGER_LOCK_CLASS, load_id])
+
+
+def mark_abandoned(conn: psycopg.Connection) -> int:
+    """Mark `interrupted` the running rows that no live load holds; returns how many."""
+    return conn.execute(
+        "update raw.loads l set status = %s, error = %s, finished_at = coalesce(finished_at, clock_timestamp())"
+        " where status = 'running' and not exists ("
+        "   select 1 from pg_locks k where k.locktype = 'advisory' and k.granted"
+        "   and k.database = (select oid from pg_database where datname = current_database())"
+        "  and k.classid::bigint = %s and k.objid::bigint = (l.load_id %% 2147483647) and k.objsubid = 2)",
+        [INTERRUPTED, ABANDONED, LEDGER_LOCK_CLASS],
+    ).rowcount
 
 
 def loads_of(conn: psycopg.Connection, content_sha256: str) -> list[tuple]:

@@ -14,16 +14,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, Union
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from asp_telemetry.loading.formats import readable
+from asp_telemetry.loading.types import TIMESTAMP_RANGE, Boolean, Timestamp, integer, numeric
 from asp_telemetry.loading.vocabulary import Vocabulary
 
 TABLES = ("agent_cost_vector", "defect_log", "task_metadata", "bootstrap_metrics")
 TASK_STATUSES = ("pending", "in_progress", "completed", "failed")
 CAPABILITY_MODES = ("Learning", "Shadow", "Autonomous")
 
-INT32_MAX = 2**31 - 1
 _RECORD_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 DATABASE_COLUMNS = ("id", "execution_date")  # assigned by the database, never in a record
 
@@ -32,19 +33,12 @@ def _text(max_length: int | None = None, required: bool = False) -> Any:
     return Annotated[str, Field(min_length=1 if required else 0, max_length=max_length)]
 
 
-NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
-Timestamp = AwareDatetime  # ISO 8601 with a UTC offset: a bare local time would be ambiguous
+# What each kind of column accepts (and refuses): types.py. Timestamps need a UTC offset: a
+# bare local time would be ambiguous.
+NonNegativeInt32 = integer(0)
 JsonObject = dict[str, Any]
 JsonValue = dict[str, Any] | list[Any]
-
-
-def _numeric(precision: int, scale: int, minimum: Decimal | None = None) -> Any:
-    """numeric(precision, scale): |value| < 10^(precision - scale)."""
-    bound = Decimal(10) ** (precision - scale)
-    return Annotated[
-        Decimal,
-        Field(gt=-bound if minimum is None else None, ge=minimum, lt=bound, allow_inf_nan=False),
-    ]
+_numeric = numeric
 
 
 class AgentCostVectorRecord(TypedDict):
@@ -58,7 +52,7 @@ class AgentCostVectorRecord(TypedDict):
     project_id: NotRequired[_text(100) | None]
     agent_role: _text(50, required=True)
     agent_version: NotRequired[_text(20) | None]
-    agent_iteration: NotRequired[Annotated[int, Field(ge=1, le=INT32_MAX)] | None]
+    agent_iteration: NotRequired[integer(1) | None]
     metric_type: _text(50, required=True)
     metric_value: _numeric(15, 4, minimum=Decimal(0))
     metric_unit: NotRequired[_text(20)]
@@ -88,9 +82,9 @@ class DefectLogRecord(TypedDict):
     description: _text(required=True)
     root_cause: NotRequired[str | None]
     resolution_notes: NotRequired[str | None]
-    flagged_by_agent: NotRequired[bool | None]
-    validated_by_human: NotRequired[bool | None]
-    false_positive: NotRequired[bool | None]
+    flagged_by_agent: NotRequired[Boolean | None]
+    validated_by_human: NotRequired[Boolean | None]
+    false_positive: NotRequired[Boolean | None]
     metadata: NotRequired[JsonObject | None]
 
 
@@ -116,7 +110,7 @@ class TaskMetadataRecord(TypedDict):
     defect_density: NotRequired[_numeric(5, 3, minimum=Decimal(0)) | None]
     components_affected: NotRequired[list[str] | None]
     bootstrap_phase: NotRequired[_text(20) | None]
-    human_reviewed: NotRequired[bool | None]
+    human_reviewed: NotRequired[Boolean | None]
     human_corrections_json: NotRequired[JsonValue | None]
     status: NotRequired[Literal[TASK_STATUSES] | None]  # type: ignore[valid-type]
     metadata: NotRequired[JsonObject | None]
@@ -133,12 +127,12 @@ class BootstrapMetricsRecord(TypedDict):
     capability_name: _text(50, required=True)
     capability_mode: Literal[CAPABILITY_MODES]  # type: ignore[valid-type]
     tasks_completed: NonNegativeInt32
-    tasks_required_for_graduation: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    tasks_required_for_graduation: integer(1)
     primary_metric_name: _text(50, required=True)
     primary_metric_value: _numeric(10, 4)
     primary_metric_target: _numeric(10, 4)
     secondary_metrics_json: NotRequired[JsonObject | None]
-    graduation_criteria_met: NotRequired[bool | None]
+    graduation_criteria_met: NotRequired[Boolean | None]
     graduation_notes: NotRequired[str | None]
     metadata: NotRequired[JsonObject | None]
 
@@ -152,7 +146,7 @@ RECORD_TYPES: dict[str, type] = {
 
 
 class RejectedRecord(BaseModel):
-    """Input the loader refused (raw.rejected_records)."""
+    """Input the loader refused (raw.rejected_records): the exact bytes it was read from."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -161,7 +155,11 @@ class RejectedRecord(BaseModel):
     line_number: int | None = None
     record_type: str | None = None
     reason: str
-    original_text: str
+    original_bytes: bytes
+
+    @property
+    def original_text(self) -> str:
+        return readable(self.original_bytes)
 
 
 class RecordError(ValueError):
@@ -276,6 +274,10 @@ def describe(exc: ValidationError) -> str:
         elif kind == "extra_forbidden":
             known = column in DATABASE_COLUMNS
             problems.append(f"{column}: {'assigned by the database, leave it out' if known else 'unknown column'}")
+        elif kind in ("greater_than_equal", "less_than_equal") and _is_time_bound(error.get("ctx") or {}):
+            problems.append(f"{column}: input should be {TIMESTAMP_RANGE} (got {_short(error['input'])})")
+        elif kind == "decimal_type":
+            problems.append(f"{column}: input should be a number (got {_short(error.get('input'))})")
         elif kind == "value_error":
             problems.append(str(error["ctx"]["error"]))
         else:
@@ -285,6 +287,11 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _is_time_bound(context: dict[str, Any]) -> bool:
+    bound = context.get("ge", context.get("le"))
+    return isinstance(bound, datetime) or str(bound).startswith(("0001-01-01", "9999-12-31"))
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = repr(value.isoformat()) if isinstance(value, datetime) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

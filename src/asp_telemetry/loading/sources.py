@@ -1,6 +1,11 @@
 """Opening what `load` reads: files (gzip recognised by content), directories, stdin. A
 source yields its decompressed bytes, says how far through the raw input it is (for the
-progress bar), and knows the SHA-256 of its bytes (for the ledger of loads)."""
+progress bar), and knows the SHA-256 of its bytes (for the ledger of loads).
+
+In a directory, a symbolic link is followed only when it points to a file inside that
+directory (`follow_links` follows any); links to directories are never followed (no loops).
+A path named explicitly is read whatever it is a link to: the user named it. A file name that
+is not UTF-8 is shown (and stored) with its odd bytes escaped, as `\\xff`."""
 
 from __future__ import annotations
 
@@ -66,12 +71,19 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+def display_name(path: str | os.PathLike) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 as \\xNN."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
 @dataclass
 class Source:
-    """One input. `open()` once; then `head` holds its first bytes (decompressed)."""
+    """One input. `open()` once; then `head` holds its first bytes (decompressed). A source
+    with a `skipped` reason is not read (a link not followed, something not a regular file)."""
 
     name: str
     path: Path | None = None
+    skipped: str | None = None
     size: int | None = None
     sha256: str | None = None  # of a file, computed before reading; a stream's once it is read
     head: bytes = b""
@@ -91,6 +103,8 @@ class Source:
                 raw: BinaryIO = self.path.open("rb")
             except OSError as exc:
                 raise UnreadableInput(f"{self.name}: cannot read ({exc.strerror})") from None
+            if not self.sha256:  # its hash could not be taken when the directory was listed
+                self.size = os.fstat(raw.fileno()).st_size
         else:
             raw = sys.stdin.buffer
         self._handles.append(raw)
@@ -128,9 +142,10 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def expand(paths: list[str | os.PathLike]) -> list[Source]:
+def expand(paths: list[str | os.PathLike], follow_links: bool = False) -> list[Source]:
     """Files as given, directories as their files (sorted, recursively, hidden ones skipped),
-    `-` as stdin. A missing path or an empty directory is an error before anything loads."""
+    `-` as stdin. A missing path or an empty directory is an error before anything loads; a
+    file inside a directory that cannot be read fails on its own when its turn comes."""
     sources: list[Source] = []
     for given in paths:
         text = os.fspath(given)
@@ -139,24 +154,53 @@ def expand(paths: list[str | os.PathLike]) -> list[Source]:
             continue
         path = Path(text)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not files:
-                raise UnreadableInput(f"{text}: directory has no files to load")
-            sources.extend(_file_source(p) for p in files)
+            found = _directory_sources(path, follow_links)
+            if not found:
+                raise UnreadableInput(f"{display_name(text)}: directory has no files to load")
+            sources.extend(found)
         elif path.is_file():
-            sources.append(_file_source(path))
+            sources.append(_file_source(path, strict=True))
         elif path.exists():
-            raise UnreadableInput(f"{text}: not a regular file")
+            raise UnreadableInput(f"{display_name(text)}: not a regular file")
         else:
-            raise UnreadableInput(f"{text}: no such file or directory")
+            raise UnreadableInput(f"{display_name(text)}: no such file or directory")
     return sources
 
 
-def _file_source(path: Path) -> Source:
+def _directory_sources(root: Path, follow_links: bool) -> list[Source]:
+    real_root = root.resolve()
+    found: list[Source] = []
+    for directory, subdirectories, files in os.walk(root):  # never into linked directories
+        subdirectories[:] = [d for d in subdirectories if not d.startswith(".")]
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = Path(directory) / name
+            found.append(_entry(path, real_root, follow_links))
+        for name in subdirectories:
+            path = Path(directory) / name
+            if path.is_symlink():
+                found.append(Source(name=display_name(path), path=path,
+                                    skipped="a symbolic link to a directory: not followed"))
+    return sorted(found, key=lambda source: os.fsencode(source.path))
+
+
+def _entry(path: Path, real_root: Path, follow_links: bool) -> Source:
+    if path.is_symlink():
+        target = path.resolve()
+        if not follow_links and not target.is_relative_to(real_root):
+            return Source(name=display_name(path), path=path, skipped=(
+                f"a symbolic link to {display_name(target)}, outside the directory: not followed (--follow-links)"
+            ))
+    if not path.is_file():
+        return Source(name=display_name(path), path=path, skipped="not a regular file (a broken link, a pipe, ...)")
+    return _file_source(path, strict=False)
+
+
+def _file_source(path: Path, strict: bool) -> Source:
     try:
-        return Source(name=str(path), path=path, size=path.stat().st_size, sha256=_sha256_of(path))
+        return Source(name=display_name(path), path=path, size=path.stat().st_size, sha256=_sha256_of(path))
     except OSError as exc:
-        raise UnreadableInput(f"{path}: cannot read ({exc.strerror})") from None
+        if strict:
+            raise UnreadableInput(f"{display_name(path)}: cannot read ({exc.strerror})") from None
+        return Source(name=display_name(path), path=path)  # fails on its own when opened

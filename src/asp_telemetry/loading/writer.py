@@ -27,16 +27,24 @@ MAX_RETRIES = 5
 
 @dataclass
 class Counts:
+    """What became of the records of some batches. `read` counts each record once, and a
+    reject once, whatever the number of rows its item would have made (an OTLP execution
+    makes several): read = loaded + updated + duplicates + rejected when nothing is lost."""
+
+    read: int = 0
     loaded: int = 0
     updated: int = 0
     duplicates: int = 0
     rejected: int = 0
+    refused_rows: int = 0  # rows of the items the database refused (they count as one reject each)
 
     def add(self, other: Counts) -> None:
+        self.read += other.read
         self.loaded += other.loaded
         self.updated += other.updated
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.refused_rows += other.refused_rows
 
 
 @dataclass
@@ -85,24 +93,31 @@ class Batch:
         return self
 
 
+def storable(text: str) -> str:
+    """Text PostgreSQL can store whatever it holds: no NUL, no lone surrogate (a file name or
+    a value that was not UTF-8), each shown as a backslash escape."""
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def reject_row(load_id: int | None, source_identity: str, reject: RejectedRecord) -> tuple:
-    text = reject.original_text.replace("\x00", "\\u0000")  # PostgreSQL text cannot hold NUL
+    text = reject.original_text  # readable: no NUL, which PostgreSQL text cannot hold
     return (
         load_id,
-        reject.source,
-        reject.position,
+        storable(reject.source),
+        storable(reject.position),
         reject.line_number,
-        reject.record_type,
-        reject.reason.replace("\x00", "\\u0000"),
+        storable(reject.record_type) if reject.record_type else None,
+        storable(reject.reason),
         text,
+        reject.original_bytes,
         identity.reject_key(source_identity, reject.position, text),
     )
 
 
 INSERT_REJECT = (
     "insert into raw.rejected_records"
-    " (load_id, source, position, line_number, record_type, reason, original_text, reject_key)"
-    " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (reject_key) do nothing"
+    " (load_id, source, position, line_number, record_type, reason, original_text, original_bytes, reject_key)"
+    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (reject_key) do nothing"
 )
 
 
@@ -142,6 +157,8 @@ class BatchWriter:
         else:
             counts.duplicates = 0
         counts.rejected = len(rejects)
+        # Each record the batch holds, once: a refused item's rows count as its one reject.
+        counts.read = batch.records - counts.refused_rows + counts.rejected
         return counts, rejects
 
     def write_committed(self, batch: Batch) -> Counts:
@@ -214,6 +231,7 @@ class BatchWriter:
         except ROW_ERRORS as exc:
             if len(seqs) == 1:
                 item = batch.items[seqs[0]]
+                counts.refused_rows += staged
                 rejects.append(
                     RejectedRecord(
                         source=self.source,
@@ -221,7 +239,7 @@ class BatchWriter:
                         line_number=item.line,
                         record_type=table.table,
                         reason=_database_reason(exc),
-                        original_text=item.original_text(),
+                        original_bytes=item.original_bytes(),
                     )
                 )
                 return

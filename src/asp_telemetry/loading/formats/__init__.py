@@ -1,6 +1,6 @@
 """Input formats. Each parser streams `Item`s: one native line, one CSV row, one agent
 execution or defect from OTLP or Langfuse, or an error at a position, always with the
-original text so that a reject can be stored as it was read."""
+original bytes so that a reject can be stored exactly as it was read."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ FORMATS = ("native", "csv", "otlp", "langfuse")
 @dataclass(slots=True)
 class Item:
     line: int | None
-    text: bytes | str
+    text: bytes  # the original bytes (a line break at the end is not part of them), b"" in memory
     # One native JSON line (validated as it is parsed), or records as dicts with their
     # "record" key (all accepted or all rejected together), or nothing when `error` says why.
     payload: bytes | list[dict[str, Any]] | None
@@ -30,13 +30,27 @@ class Item:
             return self.position
         return f"line {self.line}" if self.line is not None else "input"
 
-    def original_text(self) -> str:
+    def original_bytes(self) -> bytes:
         text = self.text
-        if isinstance(text, bytes):
-            return text.decode("utf-8", errors="backslashreplace")
         if not text and self.original is not None:
-            return orjson.dumps(self.original, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+            return dumps_original(self.original)
+        if text.endswith(b"\n"):
+            return text[:-2] if text.endswith(b"\r\n") else text[:-1]
         return text
+
+
+def dumps_original(value: Any) -> bytes:
+    """An in-memory record as JSON, for a reject (it has no bytes of its own)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, ValueError):  # integers beyond 64 bits, keys of odd types, recursion
+        return repr(value).encode("utf-8", errors="backslashreplace")
+
+
+def readable(data: bytes) -> str:
+    """Bytes as readable text: UTF-8, an invalid byte as \\xNN, a NUL as \\x00 (so that it differs
+    from the JSON escape \\u0000 the line may hold), for raw.rejected_records.original_text."""
+    return data.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
 
 
 class FormatError(ValueError):

@@ -1,9 +1,14 @@
-"""Which format an input is in, from its first bytes (decompressed)."""
+"""Which format an input is in, from its first bytes (decompressed).
+
+Never from its size or its key order: a JSON document larger than the bytes looked at (a
+Langfuse page of megabytes, `"data"` before `"meta"`) is recognised by the keys its beginning
+holds, scanned without parsing the whole."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 import orjson
 
@@ -16,6 +21,9 @@ LANGFUSE_OBSERVATION_KEYS = (
     {"trace_id", "start_time"},
 )
 LANGFUSE_TRACE_KEYS = {"id", "timestamp"}
+OTLP_KEYS = {"resourceSpans", "resource_spans"}
+# The tokens of JSON text that matter to its structure: strings, brackets, colons.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 
 
 def _looks_like_langfuse(keys: set[str]) -> bool:
@@ -38,10 +46,14 @@ def detect(head: bytes, table: str | None = None) -> str:
             first = None
         if isinstance(first, dict):
             return _json_kind(set(first))
-        # A document spread over several lines (pretty-printed), or a broken first line.
-        if b'"resourceSpans"' in text:
+        # A document longer than the head, spread over several lines, or a broken first line:
+        # the keys of its outer object (and of the objects right inside it) tell.
+        outer, inner = scan_keys(text)
+        if outer & OTLP_KEYS:
             return "otlp"
-        if b'"data"' in text and b'"meta"' in text:
+        if "record" in outer:
+            return "native"
+        if "data" in outer or _looks_like_langfuse(outer) or _looks_like_langfuse(inner):
             return "langfuse"
         return "native"
     header = next(csv.reader(io.StringIO(text.split(b"\n", 1)[0].decode("utf-8", errors="replace"))), [])
@@ -53,10 +65,48 @@ def detect(head: bytes, table: str | None = None) -> str:
     return "native"
 
 
+def scan_keys(text: bytes) -> tuple[set[str], set[str]]:
+    """The keys of the first JSON object in `text` (which may be cut anywhere), and the keys
+    of the first object nested in it (an API page's first entry of "data")."""
+    outer: set[str] = set()
+    inner: set[str] = set()
+    depth = 0
+    inner_depth: int | None = None
+    previous: bytes | None = None
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+            if token == b"{" and depth > 1 and inner_depth is None:
+                inner_depth = depth
+        elif token in (b"}", b"]"):
+            if inner_depth is not None and depth == inner_depth:
+                inner_depth = -1  # the first inner object is complete
+            depth -= 1
+            if depth == 0:
+                break
+        elif token == b":" and previous is not None and previous[:1] == b'"':
+            key = _string(previous)
+            if depth == 1:
+                outer.add(key)
+            elif depth == inner_depth:
+                inner.add(key)
+        previous = token
+    return outer, inner
+
+
+def _string(token: bytes) -> str:
+    try:
+        value = orjson.loads(token)
+    except orjson.JSONDecodeError:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 def _json_kind(keys: set[str]) -> str:
     if "record" in keys:
         return "native"
-    if "resourceSpans" in keys or "resource_spans" in keys:
+    if keys & OTLP_KEYS:
         return "otlp"
     if "data" in keys and "meta" in keys:
         return "langfuse"

@@ -3,16 +3,16 @@
 Reads public-API pages (`{"data": [...], "meta": {...}}` from GET /api/public/observations
 and /traces), JSON arrays, JSON Lines and CSV exports of observations, with the API's
 camelCase names or the blob-storage export's snake_case names. The whole input is read
-before executions are built (an execution's generations may come anywhere in it). Traces
-seen in earlier inputs of the same load supply task ids (give the traces export first).
+before executions are built (an execution's generations may come anywhere in it), so its size
+is bounded (--max-document-bytes). Trees are walked iteratively; a trace whose parents form a
+cycle is rejected whole. Traces seen in earlier inputs of the same load supply task ids (give
+the traces export first).
 
 Mapping: README, "Langfuse".
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +21,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from asp_telemetry.loading.formats import FormatError, Item
+from asp_telemetry.loading.formats import FormatError, Item, dumps_original
+from asp_telemetry.loading.formats.csv import iter_records as csv_records
+from asp_telemetry.loading.formats.lines import LongLine, Prefixed, document_too_large, read_lines, strip_break
 
 SNAKE_TO_CAMEL = {
     "trace_id": "traceId",
@@ -52,7 +54,7 @@ class Observation:
     data: dict[str, Any]
     line: int | None
     position: str
-    text: bytes | str
+    text: bytes
     children: list[Observation] = field(default_factory=list)
 
     @property
@@ -86,52 +88,95 @@ def _is_observation(data: dict[str, Any]) -> bool:
     return str(data.get("type") or "").upper() in OBSERVATION_TYPES or "startTime" in data
 
 
-def _entries(stream: BinaryIO) -> Iterator[tuple[int | None, str, Any, bytes | str, str | None]]:
-    """(line, position, object, text, error) for every trace or observation in the input."""
-    data = stream.read()
-    stripped = data.lstrip(b"\xef\xbb\xbf").lstrip()
+Entry = tuple[int | None, str, Any, bytes, str | None]  # (line, position, object, text, error)
+
+
+def _entries(stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
+    """(line, position, object, text, error) for every trace or observation in the input: a
+    JSON document (an API page or an array) read whole, JSON Lines read line by line, or CSV
+    read row by row. At most max_bytes in all: the observations are held to assemble trees."""
+    first = stream.readline(max_bytes + 1)
+    stripped = first.lstrip(b"\xef\xbb\xbf").lstrip()
     if stripped[:1] in (b"{", b"["):
+        try:
+            single = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            single = None
+        if isinstance(single, dict) and not isinstance(single.get("data"), list):  # JSON Lines
+            yield from _json_lines(first, stream, max_bytes)
+            return
+        data = first + stream.read(max_bytes + 1 - len(first))
+        if len(data) > max_bytes:
+            raise document_too_large("Langfuse input", max_bytes)
+        stripped = data.lstrip(b"\xef\xbb\xbf").lstrip()
         try:
             document = orjson.loads(stripped)
         except orjson.JSONDecodeError:
             document = None
         if isinstance(document, dict) and isinstance(document.get("data"), list):
             for index, entry in enumerate(document["data"]):
-                yield None, f"data[{index}]", entry, orjson.dumps(entry), None
+                yield None, f"data[{index}]", entry, dumps_original(entry), None
             return
         if isinstance(document, list):
             for index, entry in enumerate(document):
-                yield None, f"[{index}]", entry, orjson.dumps(entry), None
+                yield None, f"[{index}]", entry, dumps_original(entry), None
             return
         if isinstance(document, dict):
-            yield 1, "line 1", document, stripped, None
+            yield 1, "line 1", document, strip_break(stripped), None
             return
-        for number, line in enumerate(data.split(b"\n"), 1):  # JSON Lines
-            if not line.strip():
-                continue
-            line = line.rstrip(b"\r")
-            try:
-                yield number, f"line {number}", orjson.loads(line), line, None
-            except orjson.JSONDecodeError as exc:
-                yield number, f"line {number}", None, line, f"not valid JSON ({exc})"
+        for number, line in enumerate(data.split(b"\n"), 1):  # JSON Lines with a broken first line
+            yield from _json_line(number, line)
         return
-    yield from _csv_entries(data)
+    yield from _csv_entries(first, stream, max_bytes)
 
 
-def _csv_entries(data: bytes) -> Iterator[tuple[int | None, str, Any, bytes | str, str | None]]:
+def _json_line(number: int, line: bytes) -> Iterator[Entry]:
+    line = strip_break(line)
+    if not line.strip():
+        return
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"a Langfuse CSV export must be UTF-8 ({exc})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    previous_end = 1
-    for row in reader:
-        line = previous_end + 1
-        previous_end = reader.line_num
-        values = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        yield number, f"line {number}", orjson.loads(line), line, None
+    except orjson.JSONDecodeError as exc:
+        yield number, f"line {number}", None, line, f"not valid JSON ({exc})"
+
+
+def _json_lines(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
+    total = 0
+    for number, line in read_lines(Prefixed(first, stream), max_bytes):
+        if isinstance(line, LongLine):
+            raise document_too_large("a Langfuse line", max_bytes)
+        total += len(line)
+        if total > max_bytes:
+            raise document_too_large("Langfuse input", max_bytes)
+        yield from _json_line(number, line)
+
+
+def _csv_entries(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
+    """A CSV export, row by row: a row that is not UTF-8 or not CSV costs itself."""
+    records = csv_records(Prefixed(first, stream), max_bytes)
+    header_record = next(records, None)
+    if header_record is None:
+        return
+    if header_record.row is None or header_record.invalid:
+        problem = header_record.error or header_record.invalid
+        raise FormatError(f"cannot read the header of a Langfuse CSV export ({problem})")
+    header = [name.strip() for name in header_record.row]
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    total = 0
+    for record in records:
+        original = record.original()
+        total += len(original)
+        if total > max_bytes:
+            raise document_too_large("Langfuse input", max_bytes)
+        line = record.first
+        if record.row is None or record.invalid:
+            yield line, f"line {line}", None, original, record.error or f"not valid UTF-8: {record.invalid}"
+            continue
+        values = {k: v for k, v in zip(header, record.row) if v != ""}
         if not values:
             continue
-        yield line, f"line {line}", values, ",".join(row.get(k) or "" for k in reader.fieldnames or []), None
+        yield line, f"line {line}", values, original, None
 
 
 def _number(value: Any) -> Decimal | None:
@@ -154,49 +199,99 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[str]) -> Iterator[Item]:
+def parse(stream: BinaryIO, traces: dict[str, dict[str, Any]], roles: frozenset[str],
+          max_document_bytes: int) -> Iterator[Item]:
     """`traces` (trace id -> metadata) is shared by the inputs of one load."""
     observations: list[Observation] = []
-    for line, position, entry, text, error in _entries(stream):
+    for line, position, entry, text, error in _entries(stream, max_document_bytes):
         if error is not None:
             yield Item(line, text, None, error=error, position=position)
             continue
         if not isinstance(entry, dict):
-            yield Item(
-                line,
-                text or orjson.dumps(entry),
-                None,
-                error="not a Langfuse observation or trace object",
-                position=position,
-            )
+            yield Item(line, text, None, error="not a Langfuse observation or trace object", position=position)
             continue
         data = _normalise(entry)
         if _is_observation(data):
             observations.append(Observation(data, line, position, text))
             continue
-        if data.get("id"):  # a trace
-            traces[str(data["id"])] = data["metadata"]
-            for nested in data.get("observations") or []:
+        if _key(data.get("id")):  # a trace
+            traces[_key(data["id"])] = data["metadata"]
+            nested_observations = data.get("observations")
+            for index, nested in enumerate(nested_observations if isinstance(nested_observations, list) else []):
                 if isinstance(nested, dict):  # GET /traces/{id} embeds full observations
-                    observations.append(Observation(_normalise(nested), line, position, orjson.dumps(nested)))
+                    observations.append(Observation(_normalise(nested), line, f"{position}, observations[{index}]",
+                                                    dumps_original(nested)))
             continue
-        yield Item(
-            line,
-            text or orjson.dumps(entry),
-            None,
-            error="neither an observation (no type or startTime) nor a trace (no id)",
-            position=position,
-        )
-    by_id = {o.id: o for o in observations if o.id}
+        yield Item(line, text, None, error="neither an observation (no type or startTime) nor a trace (no id)",
+                   position=position)
+    by_id = {_key(o.id): o for o in observations if _key(o.id)}
+    broken = _link(by_id)
+    members: dict[str, list[Observation]] = {}
+    if broken:
+        for observation in by_id.values():
+            trace_id = _key(observation.data.get("traceId")) or ""
+            if trace_id in broken:
+                members.setdefault(trace_id, []).append(observation)
     for observation in by_id.values():
-        parent = by_id.get(observation.data.get("parentObservationId"))
-        if parent is not None and parent is not observation:
+        trace_id = _key(observation.data.get("traceId")) or ""
+        if trace_id in broken:
+            if trace_id in members:
+                yield _broken_trace(trace_id, broken[trace_id], members.pop(trace_id))
+            continue
+        try:
+            items = []
+            if _is_agent(observation, roles):
+                items.append(_execution(observation, traces, roles))
+            if any(key in observation.metadata for key in ("defect_id", "defect_type")):
+                defect = _defect(observation, traces)
+                if items:  # the same observation is an execution too: a position of its own
+                    defect.position = f"{observation.position}, defect"
+                items.append(defect)
+        except Exception as exc:  # noqa: BLE001 - one observation costs itself, never the file
+            items = [Item(observation.line, observation.text, None, position=observation.position,
+                          error=f"cannot be mapped ({type(exc).__name__}: {exc})")]
+        yield from items
+
+
+def _key(value: Any) -> str | None:
+    """An id as text (ids given as numbers are the same ids); None for anything else."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _link(by_id: dict[str, Observation]) -> dict[str, list[str]]:
+    """Attach each observation to its parent; returns the traces whose parents form a cycle
+    (trace id -> the observations that no root reaches)."""
+    roots = []
+    for observation in by_id.values():
+        parent = by_id.get(_key(observation.data.get("parentObservationId")) or "")
+        if parent is None:
+            roots.append(observation)
+        else:
             parent.children.append(observation)
-    for observation in by_id.values():
-        if _is_agent(observation, roles):
-            yield _execution(observation, traces, roles)
-        if any(key in observation.metadata for key in ("defect_id", "defect_type")):
-            yield _defect(observation, traces)
+    reached: set[int] = set()
+    stack = list(roots)
+    while stack:  # iteratively: a chain of any depth
+        observation = stack.pop()
+        reached.add(id(observation))
+        stack.extend(observation.children)
+    broken: dict[str, list[str]] = {}
+    for key, observation in by_id.items():
+        if id(observation) not in reached:
+            broken.setdefault(_key(observation.data.get("traceId")) or "", []).append(key)
+    return broken
+
+
+def _broken_trace(trace_id: str, in_cycle: list[str], members: list[Observation]) -> Item:
+    first = members[0]
+    shown = ", ".join(in_cycle[:4]) + (f" and {len(in_cycle) - 4} more" if len(in_cycle) > 4 else "")
+    return Item(
+        first.line, dumps_original([o.data for o in members[:1000]]), None, position=f"trace {trace_id or '(none)'}",
+        error=f"the parents of observations {shown} form a cycle: the trace cannot be mapped and is rejected whole",
+    )
 
 
 def _role(observation: Observation) -> Any:
@@ -206,8 +301,9 @@ def _role(observation: Observation) -> Any:
 def _is_agent(observation: Observation, roles: frozenset[str]) -> bool:
     if observation.type == "AGENT":
         return True
+    name, role = observation.data.get("name"), observation.metadata.get("agent_role")
     return observation.type == "SPAN" and (
-        observation.data.get("name") in roles or observation.metadata.get("agent_role") in roles
+        (isinstance(name, str) and name in roles) or (isinstance(role, str) and role in roles)
     )
 
 
@@ -231,16 +327,19 @@ class _Below:
     tools: int = 0
 
 
-def _walk(observation: Observation, below: _Below, roles: frozenset[str]) -> None:
-    """Descendants that belong to this execution (nested agents are executions of their own)."""
-    for child in observation.children:
+def _walk(agent: Observation, below: _Below, roles: frozenset[str]) -> None:
+    """Descendants that belong to this execution (nested agents are executions of their own),
+    iteratively (a chain of any depth; the tree has no cycle: _link rejected those)."""
+    stack = list(agent.children)
+    while stack:
+        child = stack.pop()
         if _is_agent(child, roles):
             continue
         if child.type == "GENERATION":
             below.generations.append(child)
         elif child.type == "TOOL":
             below.tools += 1
-        _walk(child, below, roles)
+        stack.extend(child.children)
 
 
 def _sum(values: list[Decimal | None]) -> Decimal | None:

@@ -3,10 +3,13 @@
 Reads what the Collector's file exporter writes (one ExportTraceServiceRequest per line) or
 one request document, in either id encoding (hex, or protobuf-JSON's base64), with 64-bit
 integers as numbers or strings and enums as integers or names. Spans of a trace may be spread
-over many lines: the whole input is read before executions are built (so memory grows with
-the spans of one input, unlike the native and CSV formats, which stream).
+over many lines: the whole input is read before executions are built, so memory grows with
+the spans of one input (unlike the native and CSV formats, which stream). It is bounded: an
+input larger than --max-document-bytes fails whole, and each span keeps only the attributes
+the mapping reads (an agent span also its JSON, for a reject).
 
-Each `invoke_agent` span is one agent execution (mapping: README, "OTLP").
+Each `invoke_agent` span is one agent execution (mapping: README, "OTLP"). Traces are walked
+iteratively (a chain of any depth); a trace whose parents form a cycle is rejected whole.
 """
 
 from __future__ import annotations
@@ -21,13 +24,25 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from asp_telemetry.loading.formats import Item
+from asp_telemetry.loading.formats import Item, dumps_original
+from asp_telemetry.loading.formats.lines import LongLine, Prefixed, document_too_large, read_lines, strip_break
 
 AGENT = "invoke_agent"
 TOOL = "execute_tool"
 INFERENCE = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 STATUS_ERROR = 2
 NANOS_PER_MS = Decimal(1_000_000)
+# Inherited from the nearest ancestor that has them.
+INHERITED = ("asp.task_id", "gen_ai.conversation.id", "asp.subtask_id", "asp.project_id", "asp.agent_iteration")
+USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cost")
+RESOURCE_KEPT = frozenset({"service.name"})
+# The attributes the mapping reads: a span keeps these only (prompts and messages can be large).
+KEPT_ATTRIBUTES = frozenset({
+    "gen_ai.operation.name", "gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.version",
+    "gen_ai.aggregated_usage.input_tokens", "gen_ai.aggregated_usage.output_tokens",
+    "gen_ai.response.model", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.system", "service.name",
+    *USAGE_KEYS, *INHERITED,
+})
 
 
 @dataclass
@@ -114,8 +129,11 @@ def _value(value: dict[str, Any]) -> Any:
     return None
 
 
-def _attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item["key"]: _value(item.get("value") or {}) for item in items or [] if "key" in item}
+def _attributes(items: list[dict[str, Any]] | None, keep: frozenset[str] | None = None) -> dict[str, Any]:
+    return {
+        item["key"]: _value(item.get("value") or {})
+        for item in items or [] if "key" in item and (keep is None or item["key"] in keep)
+    }
 
 
 STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
@@ -132,7 +150,7 @@ def _span(raw: dict[str, Any], line: int) -> Span:
     span_id = _id(_get(raw, "spanId", "span_id"), 8, "spanId")
     if trace_id is None or span_id is None:
         raise SpanError("a span without traceId or spanId")
-    attributes = _attributes(raw.get("attributes"))
+    attributes = _attributes(raw.get("attributes"), KEPT_ATTRIBUTES)
     start = _int(_get(raw, "startTimeUnixNano", "start_time_unix_nano") or 0, "startTimeUnixNano")
     end = _int(_get(raw, "endTimeUnixNano", "end_time_unix_nano") or 0, "endTimeUnixNano")
     status = raw.get("status") or {}
@@ -152,9 +170,33 @@ def _span(raw: dict[str, Any], line: int) -> Span:
     )
 
 
-def _requests(stream: BinaryIO) -> Iterator[tuple[int, Any, bytes, str | None]]:
-    """(line, request, text, error) for each request: one per line, or one document."""
-    data = stream.read()
+def _requests(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, Any, bytes, str | None]]:
+    """(line, request, text, error) for each request: one per line (JSON Lines, read line by
+    line), or one document spread over lines (read whole). At most max_bytes in all."""
+    first = stream.readline(max_bytes + 1)
+    try:
+        request = orjson.loads(first) if first.strip() else None
+    except orjson.JSONDecodeError:
+        request = None
+    if request is not None:  # JSON Lines: the first line is a request of its own
+        total = 0
+        for number, line in read_lines(Prefixed(first, stream), max_bytes):
+            if isinstance(line, LongLine):
+                raise document_too_large("an OTLP line", max_bytes)
+            total += len(line)
+            if total > max_bytes:
+                raise document_too_large("OTLP input", max_bytes)
+            line = strip_break(line)
+            if not line.strip():
+                continue
+            try:
+                yield number, orjson.loads(line), line, None
+            except orjson.JSONDecodeError as exc:
+                yield number, None, line, f"not valid JSON ({exc})"
+        return
+    data = first + stream.read(max_bytes + 1 - len(first))
+    if len(data) > max_bytes:
+        raise document_too_large("OTLP input", max_bytes)
     try:
         yield 1, orjson.loads(data), b"", None  # a single document, possibly spread over lines
         return
@@ -170,69 +212,135 @@ def _requests(stream: BinaryIO) -> Iterator[tuple[int, Any, bytes, str | None]]:
             yield number, None, line, f"not valid JSON ({exc})"
 
 
-def _error_item(line: int, text: bytes | str, reason: str, position: str | None = None) -> Item:
+def _error_item(line: int, text: bytes, reason: str, position: str | None = None) -> Item:
     return Item(line, text, None, error=reason, position=position, record_type="agent_cost_vector")
 
 
-def parse(stream: BinaryIO) -> Iterator[Item]:
-    spans: dict[tuple[str, str], Span] = {}
-    for line, request, text, error in _requests(stream):
+def _spans(stream: BinaryIO, max_bytes: int) -> Iterator[Item | Span]:
+    """Every span of the input (compacted), or an Item for what cannot be read."""
+    for line, request, text, error in _requests(stream, max_bytes):
         if error is not None:
             yield _error_item(line, text, error)
             continue
         if not isinstance(request, dict):
             yield _error_item(line, text, "not an ExportTraceServiceRequest object")
             continue
-        for resource_spans in _get(request, "resourceSpans", "resource_spans") or []:
-            resource = _attributes((resource_spans.get("resource") or {}).get("attributes"))
-            for scope_spans in _get(resource_spans, "scopeSpans", "scope_spans") or []:
-                for raw in scope_spans.get("spans") or []:
-                    try:
-                        span = _span(raw, line)
-                    except (SpanError, KeyError, TypeError, AttributeError) as exc:
-                        yield _error_item(line, orjson.dumps(raw), f"bad span: {exc}", f"line {line}, span")
-                        continue
-                    if "service.name" in resource:
-                        span.attributes.setdefault("service.name", resource["service.name"])
-                    spans[(span.trace_id, span.span_id)] = span  # a span exported twice is one span
+        index = 0  # the spans of this line, counted: a reject's position is unique
+        try:
+            for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
+                resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
+                for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
+                    for raw in _list(_dict(scope_spans).get("spans")):
+                        index += 1
+                        try:
+                            span = _span(raw, line)
+                        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+                            yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
+                            continue
+                        if "service.name" in resource:
+                            span.attributes.setdefault("service.name", resource["service.name"])
+                        yield span
+        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+            yield _error_item(line, text or _dumps(request), f"not an ExportTraceServiceRequest ({exc})")
+
+
+def _list(value: Any) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SpanError(f"a list was expected, not {type(value).__name__}")
+    return value
+
+
+def _dict(value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpanError(f"an object was expected, not {type(value).__name__}")
+    return value
+
+
+def _dumps(value: Any) -> bytes:
+    return dumps_original(value)
+
+
+def parse(stream: BinaryIO, max_document_bytes: int) -> Iterator[Item]:
+    traces: dict[str, dict[str, Span]] = {}
+    for found in _spans(stream, max_document_bytes):
+        if isinstance(found, Item):
+            yield found
+        else:  # a span exported twice is one span
+            traces.setdefault(found.trace_id, {})[found.span_id] = found
+    items: list[tuple[tuple[int, int], Item]] = []
+    for trace_id, spans in traces.items():
+        items.extend(_trace_items(trace_id, spans))
+    items.sort(key=lambda pair: pair[0])
+    for _, item in items:
+        yield item
+
+
+@dataclass(slots=True)
+class _Context:
+    """What a span inherits from its ancestors: the nearest value of each ASP key, and the
+    nearest agent span above it."""
+
+    values: dict[str, Any]
+    agent: Span | None
+
+
+def _trace_items(trace_id: str, spans: dict[str, Span]) -> Iterator[tuple[tuple[int, int], Item]]:
+    """The executions of one trace, or one reject when its spans cannot form a tree."""
+    roots: list[Span] = []
     for span in spans.values():
-        if span.parent_id is not None:
-            parent = spans.get((span.trace_id, span.parent_id))
-            if parent is not None:
-                parent.children.append(span)
-    agents = sorted(
-        (s for s in spans.values() if s.operation == AGENT and not _repeats_its_agent(s, spans)),
-        key=lambda s: (s.line, s.start_ns),
-    )
-    for agent in agents:
-        yield _execution(agent, spans)
+        span.children = []
+    for span in spans.values():
+        parent = spans.get(span.parent_id) if span.parent_id and span.parent_id != span.span_id else None
+        if span.parent_id == span.span_id:
+            parent = span  # its own parent: a cycle of one
+        if parent is None:
+            roots.append(span)
+        else:
+            parent.children.append(span)
+    contexts: dict[str, _Context] = {}
+    stack = [(root, _Context({}, None)) for root in roots]
+    while stack:  # down from the roots, iteratively: a chain of any depth
+        span, above = stack.pop()
+        values = above.values
+        own = {key: span.attributes[key] for key in INHERITED if span.attributes.get(key) not in (None, "")}
+        if own:
+            values = {**values, **own}
+        context = _Context(values, above.agent)
+        contexts[span.span_id] = context
+        below = _Context(values, span if span.operation == AGENT else above.agent)
+        stack.extend((child, below) for child in span.children)
+    first_line = min(span.line for span in spans.values())
+    if len(contexts) < len(spans):
+        in_cycle = sorted(span_id for span_id in spans if span_id not in contexts)
+        agents = [span.raw for span in spans.values() if span.raw is not None]
+        shown = ", ".join(in_cycle[:4]) + (f" and {len(in_cycle) - 4} more" if len(in_cycle) > 4 else "")
+        yield (first_line, 0), _error_item(
+            first_line, _dumps(agents or [{"traceId": trace_id, "spanIds": in_cycle[:100]}]),
+            f"the parents of spans {shown} form a cycle: the trace cannot be mapped and is rejected whole",
+            f"trace {trace_id}",
+        )
+        return
+    for span in spans.values():
+        if span.operation != AGENT:
+            continue
+        context = contexts[span.span_id]
+        if context.agent is not None and _same_agent(span, context.agent):
+            continue  # part of the execution of the same agent around it
+        try:
+            item = _execution(span, context.values)
+        except Exception as exc:  # noqa: BLE001 - one execution costs itself, never the file
+            reason = str(exc) if isinstance(exc, SpanError) else f"cannot be mapped ({type(exc).__name__}: {exc})"
+            item = _error_item(span.line, _dumps(span.raw), reason, f"line {span.line}, span {span.span_id}")
+        yield (span.line, span.start_ns), item
 
 
 def _same_agent(one: Span, other: Span) -> bool:
     keys = ("gen_ai.agent.name", "gen_ai.agent.id")
     return all(one.attributes.get(k) == other.attributes.get(k) for k in keys)
-
-
-def _repeats_its_agent(span: Span, spans: dict[tuple[str, str], Span]) -> bool:
-    """An invoke_agent span inside an invoke_agent span of the same agent (a framework's span
-    around the SDK's, say) is part of that execution, not another one."""
-    current = spans.get((span.trace_id, span.parent_id)) if span.parent_id else None
-    while current is not None and current.operation != AGENT:
-        current = spans.get((current.trace_id, current.parent_id)) if current.parent_id else None
-    return current is not None and _same_agent(span, current)
-
-
-def _inherited(span: Span, spans: dict[tuple[str, str], Span], key: str) -> Any:
-    """The attribute on the span or its nearest ancestor that has it."""
-    current: Span | None = span
-    seen = 0
-    while current is not None and seen < 10_000:
-        value = current.attributes.get(key)
-        if value not in (None, ""):
-            return value
-        current = spans.get((current.trace_id, current.parent_id)) if current.parent_id else None
-        seen += 1
-    return None
 
 
 @dataclass
@@ -247,7 +355,7 @@ class _Usage:
 
 
 def _add(total: int | Decimal | None, value: Any) -> Any:
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return total
     number = Decimal(str(value)) if isinstance(value, float) else value
     if isinstance(total, Decimal) or isinstance(number, Decimal):
@@ -255,48 +363,65 @@ def _add(total: int | Decimal | None, value: Any) -> Any:
     return (total or 0) + int(number)
 
 
-def _collect(span: Span, usage: _Usage, agent: Span) -> bool:
+def _collect(agent: Span, usage: _Usage) -> None:
     """Walk the execution below an agent span (not into other agents, which are executions
-    of their own). Returns whether the subtree reported usage, so that an inference span
-    wrapping another one (a framework span around the provider's) is counted once."""
-    reported_below = False
-    for child in span.children:
-        if child.operation == AGENT and not _same_agent(child, agent):
+    of their own), iteratively. An inference span is counted only when nothing below it
+    reported usage, so that one wrapping another (a framework span around the provider's)
+    counts once."""
+    reported: dict[str, bool] = {}
+    stack: list[tuple[Span, bool]] = [(agent, False)]
+    while stack:
+        span, children_done = stack.pop()
+        if not children_done:
+            stack.append((span, True))
+            for child in span.children:
+                if child.operation == AGENT and not _same_agent(child, agent):
+                    continue
+                if child.operation == TOOL:
+                    usage.tool_calls += 1
+                stack.append((child, False))
             continue
-        if child.operation == TOOL:
-            usage.tool_calls += 1
-        reported_below |= _collect(child, usage, agent)
-    if span.operation in INFERENCE:
-        usage.inference_spans += 1
-        attrs = span.attributes
-        model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model")
-        if model:
-            usage.models.append((span.start_ns, str(model)))
-        provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
-        if provider:
-            usage.providers.append(str(provider))
-        mine = any(k in attrs for k in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cost"))
-        if mine and not reported_below:
-            usage.tokens_in = _add(usage.tokens_in, attrs.get("gen_ai.usage.input_tokens"))
-            usage.tokens_out = _add(usage.tokens_out, attrs.get("gen_ai.usage.output_tokens"))
-            usage.cost = _add(usage.cost, attrs.get("gen_ai.usage.cost"))
-        return reported_below or mine
-    return reported_below
+        reported_below = any(
+            reported.get(child.span_id, False) for child in span.children
+            if not (child.operation == AGENT and not _same_agent(child, agent))
+        )
+        if span is not agent and span.operation in INFERENCE:
+            usage.inference_spans += 1
+            attrs = span.attributes
+            model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model")
+            if model:
+                usage.models.append((span.start_ns, str(model)))
+            provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
+            if provider:
+                usage.providers.append(str(provider))
+            mine = any(k in attrs for k in USAGE_KEYS)
+            if mine and not reported_below:
+                usage.tokens_in = _add(usage.tokens_in, attrs.get("gen_ai.usage.input_tokens"))
+                usage.tokens_out = _add(usage.tokens_out, attrs.get("gen_ai.usage.output_tokens"))
+                usage.cost = _add(usage.cost, attrs.get("gen_ai.usage.cost"))
+            reported_below = reported_below or mine
+        reported[span.span_id] = reported_below
 
 
-def _iso(nanos: int) -> str:
+def _iso(nanos: int, what: str) -> str:
     seconds, rest = divmod(nanos, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=rest // 1000).isoformat()
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise SpanError(f"{what}: {nanos} is not a time between years 1 and 9999") from None
+    return moment.replace(microsecond=rest // 1000).isoformat()
 
 
-def _execution(agent: Span, spans: dict[tuple[str, str], Span]) -> Item:
-    text = orjson.dumps(agent.raw)
+def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
+    text = _dumps(agent.raw)
     position = f"line {agent.line}, span {agent.span_id}"
+    if not agent.start_ns:
+        return _error_item(agent.line, text, "startTimeUnixNano: the agent span has no start time", position)
     if agent.end_ns and agent.end_ns < agent.start_ns:
         return _error_item(agent.line, text, "span ends before it starts", position)
     attrs = agent.attributes
     usage = _Usage()
-    _collect(agent, usage, agent)
+    _collect(agent, usage)
     if usage.inference_spans == 0:  # no inference below: the agent span reports its own usage
         for key, fallback in (("tokens_in", "input_tokens"), ("tokens_out", "output_tokens")):
             value = attrs.get(f"gen_ai.usage.{fallback}")
@@ -304,12 +429,8 @@ def _execution(agent: Span, spans: dict[tuple[str, str], Span]) -> Item:
                 value = attrs.get(f"gen_ai.aggregated_usage.{fallback}")
             setattr(usage, key, _add(None, value))
         usage.cost = _add(None, attrs.get("gen_ai.usage.cost"))
-    task_id = (
-        _inherited(agent, spans, "asp.task_id")
-        or _inherited(agent, spans, "gen_ai.conversation.id")
-        or agent.trace_id
-    )
-    iteration = _inherited(agent, spans, "asp.agent_iteration")
+    task_id = inherited.get("asp.task_id") or inherited.get("gen_ai.conversation.id") or agent.trace_id
+    iteration = inherited.get("asp.agent_iteration")
     metadata: dict[str, Any] = {
         "execution_id": agent.span_id,
         "trace_id": agent.trace_id,
@@ -331,10 +452,10 @@ def _execution(agent: Span, spans: dict[tuple[str, str], Span]) -> Item:
     )
     base = {
         "record": "agent_cost_vector",
-        "timestamp": _iso(agent.start_ns),
+        "timestamp": _iso(agent.start_ns, "startTimeUnixNano"),
         "task_id": _text(task_id),
-        "subtask_id": _text(_inherited(agent, spans, "asp.subtask_id")),
-        "project_id": _text(_inherited(agent, spans, "asp.project_id")),
+        "subtask_id": _text(inherited.get("asp.subtask_id")),
+        "project_id": _text(inherited.get("asp.project_id")),
         "agent_role": attrs.get("gen_ai.agent.name"),
         "agent_version": _text(attrs.get("gen_ai.agent.version")),
         "agent_iteration": 1 if iteration is None else iteration,
