@@ -5,7 +5,8 @@
 --                    `asp-telemetry build` makes it the session's role): any transformer login
 --                    rebuilds, nobody else can alter or drop.
 --   asp_writer       appends raw rows; updates only the task and defect columns that loading
---                    merges, and only the ledger rows (raw.loads) of its own loads.
+--                    merges, and only the ledger rows (raw.loads) of its own loads; marks dead
+--                    loads of anyone interrupted through raw.interrupt_abandoned_loads().
 --   all three        connect to this database only: CONNECT is no longer granted to PUBLIC.
 
 -- dbt's objects that earlier builds left owned by whoever ran them go to asp_transformer.
@@ -55,6 +56,48 @@ create policy loads_opened_in_own_name on raw.loads for insert to asp_writer
     with check (loaded_by = current_user);
 create policy loads_closed_by_their_writer on raw.loads for update to asp_writer
     using (loaded_by = current_user) with check (loaded_by = current_user);
+
+-- A load whose process died (or whose connection was lost) leaves its row `running` without
+-- the advisory lock a live load holds on it (0006); the next load, whoever opened the dead one,
+-- marks it `interrupted`. A writer may not update other logins' rows, so this one statement runs
+-- as the table's owner: no argument, nothing but `running` rows whose lock nobody holds, a fixed
+-- status and message. The lock's first key is ledger.LEDGER_LOCK_CLASS ("asp_" in ASCII), the
+-- second the load id modulo 2^31 - 1.
+create function raw.interrupt_abandoned_loads() returns integer
+language sql volatile security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    with interrupted as (
+        update raw.loads as l
+        set status = 'interrupted',
+            error = 'the process or connection of this load ended before it finished: load the input again'
+                || ' (what it committed stays, and identities make loading it again safe)',
+            finished_at = coalesce(l.finished_at, clock_timestamp())
+        where l.status = 'running'
+          and not exists (
+              select from pg_locks as k
+              where k.locktype = 'advisory'
+                and k.granted
+                and k.database = (select d.oid from pg_database as d where d.datname = current_database())
+                and k.classid::bigint = 1634955359
+                and k.objid::bigint = l.load_id % 2147483647
+                and k.objsubid = 2
+          )
+        returning 1
+    )
+    select count(*)::integer from interrupted
+$$;
+comment on function raw.interrupt_abandoned_loads() is
+    'Marks interrupted the running loads whose advisory lock no session holds (their process died); returns how many. Runs as the owner of raw.loads, for writers who may close only their own loads.';
+-- As the owner of raw.loads (exempt from its row-level security), whoever applies this.
+do $$
+begin
+    execute format('alter function raw.interrupt_abandoned_loads() owner to %I',
+                   (select tableowner from pg_tables where schemaname = 'raw' and tablename = 'loads'));
+end
+$$;
+revoke all on function raw.interrupt_abandoned_loads() from public;
+grant execute on function raw.interrupt_abandoned_loads() to asp_writer;
 
 -- Nobody but the owner creates objects in public (PostgreSQL 15 and later do this already).
 do $$

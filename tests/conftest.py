@@ -121,6 +121,28 @@ def db(pg_server: ConnectionInfo, migrated_template: ConnectionInfo) -> Iterator
 
 
 @pytest.fixture
+def writer_login(db: ConnectionInfo) -> Iterator:
+    """A factory of logins made with `grant-login asp_writer` on the test's database, each
+    connecting with its own password (dropped at the end of the test)."""
+    from pydantic import SecretStr
+
+    from asp_telemetry import roles
+
+    made: list[str] = []
+
+    def make() -> ConnectionInfo:
+        user = f"writer_{uuid.uuid4().hex[:8]}"
+        password = f"pw {uuid.uuid4().hex[:8]} %@:/"
+        roles.grant_login(db, "asp_writer", user, password)
+        made.append(user)
+        return db.model_copy(update={"user": user, "password": SecretStr(password)})
+
+    yield make
+    for user in made:
+        roles.revoke_login(db, user)
+
+
+@pytest.fixture
 def empty_db(pg_server: ConnectionInfo) -> Iterator[ConnectionInfo]:
     """A database of its own for one test, with nothing applied."""
     info = _create_database(pg_server, "asp_empty")

@@ -16,6 +16,7 @@ from load_support import count, query, task
 from support import CLI, cli_environment, run_cli
 
 from asp_telemetry import connection, inbox, loading
+from asp_telemetry.loading import ledger
 
 POISON = "POISON"
 
@@ -109,6 +110,43 @@ def test_a_running_ledger_row_of_a_dead_load_is_marked_interrupted(db, tmp_path)
     ]
 
 
+def test_as_a_writer_login_a_lost_connection_marks_its_own_load_interrupted(db, writer_login, tmp_path):
+    writer = writer_login()
+    _drop_connection_at_poison(db)
+    path = _tasks(tmp_path / "tasks.jsonl", [f"T-{n}" for n in range(5)] + [POISON])
+    [summary] = loading.load_paths(writer, [path], batch_rows=5)
+    assert (summary.status, summary.retryable, summary.loaded) == ("interrupted", True, 5)
+    [(loaded_by, status, read, error)] = query(db, "select loaded_by, status, records_read, error from raw.loads")
+    assert (loaded_by, status, read) == (writer.user, "interrupted", 5)  # closed on a new connection
+    assert error.startswith("the connection to the database was lost")
+
+
+def test_a_writer_login_marks_the_dead_loads_of_other_logins_interrupted_and_no_live_one(
+        db, writer_login, tmp_path):
+    dead_owner, live_owner, loader = writer_login(), writer_login(), writer_login()
+    with connection.connect(dead_owner, autocommit=True) as conn:
+        dead = ledger.open_load(conn, "killed.jsonl", None, None, None, False)
+    # its session ended without closing the load, as when a process dies: the lock went with it
+    with connection.connect(live_owner, autocommit=True) as live:
+        alive = ledger.open_load(live, "still-loading.jsonl", None, None, None, False)
+        with connection.connect(loader, autocommit=True) as conn:
+            # row-level security: a writer closes nothing of another login's loads itself...
+            assert conn.execute("update raw.loads set status = 'interrupted', error = 'x'"
+                                " where load_id = any(%s)", [[dead, alive]]).rowcount == 0
+        # ...but its loads mark the dead ones interrupted, whoever opened them
+        [summary] = loading.load_paths(loader, [_tasks(tmp_path / "next.jsonl", ["T-1"])])
+        assert summary.status == "complete"
+        assert query(db, "select load_id, loaded_by, status, starts_with(error, 'the process or connection')"
+                         " from raw.loads order by load_id") == [
+            (dead, dead_owner.user, "interrupted", True),
+            (alive, live_owner.user, "running", None),
+            (summary.load_id, loader.user, "complete", None),
+        ]
+        ledger.close_load(live, alive, status="complete", format="native", content_sha256=None, size_bytes=None,
+                          read=0, loaded=0, updated=0, duplicates=0, rejected=0)
+    assert query(db, "select status from raw.loads where load_id = %s", alive) == [("complete",)]
+
+
 # -- the inbox -------------------------------------------------------------------------------------
 
 def _inbox(tmp_path: Path, monkeypatch) -> Path:
@@ -196,10 +234,11 @@ def test_run_quarantines_the_poison_files_loads_the_good_ones_and_exits_0(db, tm
     assert len(list((box / "archive").rglob("*.jsonl"))) == len(generated.files)
 
 
-def test_a_database_without_migration_0006_is_refused_with_what_to_do(empty_db, tmp_path):
+@pytest.mark.parametrize("upgraded_to", [5, 6])
+def test_a_database_without_migrations_0006_and_0007_is_refused_with_what_to_do(empty_db, tmp_path, upgraded_to):
     from asp_telemetry import migrations
 
-    migrations.upgrade(empty_db, target=5)
+    migrations.upgrade(empty_db, target=upgraded_to)
     path = _tasks(tmp_path / "t.jsonl", ["T-1"])
     result = run_cli("load", str(path), env=cli_environment(empty_db), check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -423,6 +423,12 @@ def test_a_login_acting_as_asp_writer_can_do_every_kind_of_load(db, tmp_path):
         assert [(s.loaded, s.updated, s.rejected) for s in summaries] == [(4, 0, 1), (0, 2, 1)]
         [strict] = loading.load_paths(writer, [second], strict=True)
         assert strict.status == "rolled_back"
+        # its ledger rows, in its name, closed by itself (row-level security); rejects with their bytes
+        assert query(db, "select loaded_by, status from raw.loads order by load_id") == [
+            (user, "complete"), (user, "complete"), (user, "rolled_back"),
+        ]
+        assert query(db, "select original_bytes from raw.rejected_records order by id") == [
+            (b"broken",), (json.dumps(cost(task_id=1)).encode(),)]
     finally:
         with connection.connect(db, autocommit=True) as conn:
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))

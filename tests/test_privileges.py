@@ -16,6 +16,7 @@ from support import PROJECT_DIR
 
 from asp_telemetry import build, connection, roles
 from asp_telemetry.connection import ConnectionInfo
+from asp_telemetry.loading import ledger
 from asp_telemetry.spec_sql import sample_data
 
 PASSWORD = f"pw {uuid.uuid4().hex[:8]} %@:/'\""
@@ -99,6 +100,7 @@ CLAIMS = [
     ("asp_reader", "select * from staging.agent_roles", False),
     ("asp_reader", "select * from intermediate.int_agent_executions", False),
     ("asp_reader", "select * from asp_meta.schema_migrations", False),
+    ("asp_reader", "select raw.interrupt_abandoned_loads()", False),
     ("asp_reader", "insert into marts.mart_phase_yield select * from marts.mart_phase_yield", False),
     ("asp_reader", "update marts.fct_task_costs set status = status", False),
     ("asp_reader", "delete from marts.fct_defects", False),
@@ -123,6 +125,14 @@ CLAIMS = [
     ("asp_writer", "insert into raw.loads (source) values ('mine')", True),
     ("asp_writer", "insert into raw.rejected_records (source, position, reason, original_text, reject_key)"
                    " values ('x', 'line 1', 'bad', 'x', gen_random_uuid())", True),
+    ("asp_writer", "insert into raw.rejected_records (source, position, reason, original_text, original_bytes,"
+                   " reject_key) values ('x', 'line 1', 'bad', '\\xff', '\\xff'::bytea, gen_random_uuid())", True),
+    ("asp_writer", "update raw.rejected_records set original_bytes = null", False),
+    ("asp_writer", "update raw.loads set status = 'interrupted', error = 'lost' where loaded_by = current_user", True),
+    ("asp_writer", "select raw.interrupt_abandoned_loads()", True),  # dead loads of any login (below)
+    ("asp_writer", "create or replace function raw.interrupt_abandoned_loads() returns integer"
+                   " language sql as 'select 0'", False),
+    ("asp_writer", "alter function raw.interrupt_abandoned_loads() owner to current_user", False),
     ("asp_writer", "update raw.task_metadata set status = 'completed', actual_complexity = 3,"
                    " completed_at = now() where task_id = 'TASK-001'", True),
     ("asp_writer", "update raw.task_metadata set task_id = 'OTHER' where task_id = 'TASK-001'", False),
@@ -157,6 +167,8 @@ CLAIMS = [
     ("asp_transformer", "truncate raw.task_metadata", False),
     ("asp_transformer", "drop table raw.agent_cost_vector", False),
     ("asp_transformer", "update raw.loads set status = 'failed'", False),
+    ("asp_transformer", "update raw.loads set error = 'x'", False),
+    ("asp_transformer", "select raw.interrupt_abandoned_loads()", False),
     ("asp_transformer", "create table raw.mine (a int)", False),
     ("asp_transformer", "create table marts.mine (a int)", True),
     ("asp_transformer", "create table staging.mine (a int)", True),
@@ -185,13 +197,39 @@ def test_a_writer_closes_only_its_own_loads(deployment):
         # every load is visible (a file seen before is recognised)...
         assert conn.execute("select count(*) from raw.loads where load_id = %s", [others]).fetchone()[0] == 1
         # ...but only its own can be closed
-        closed = conn.execute("update raw.loads set status = 'complete' where load_id = any(%s)",
+        closed = conn.execute("update raw.loads set status = 'complete', error = 'none' where load_id = any(%s)",
                               [[own[0], others]]).rowcount
     assert closed == 1
     with connection.connect(deployment["owner"]) as conn:
         statuses = dict(conn.execute("select load_id, status from raw.loads where load_id = any(%s)",
                                      [[own[0], others]]).fetchall())
     assert statuses == {own[0]: "complete", others: "running"}
+
+
+def test_a_writer_marks_any_dead_load_interrupted_through_one_function_only(deployment):
+    """raw.interrupt_abandoned_loads() runs as the owner of raw.loads: no argument, a pinned
+    search_path, one fixed statement (no dynamic SQL), executable by asp_writer only."""
+    with connection.connect(deployment["owner"]) as conn:
+        definition = conn.execute(
+            "select p.prosecdef, p.proconfig, p.pronargs, pg_get_userbyid(p.proowner) = t.tableowner, p.prosrc"
+            " from pg_proc p, pg_tables t where p.oid = 'raw.interrupt_abandoned_loads()'::regprocedure"
+            " and (t.schemaname, t.tablename) = ('raw', 'loads')").fetchone()
+        dead, alive = (conn.execute("insert into raw.loads (source, loaded_by) values (%s, 'someone_else')"
+                                    " returning load_id", [source]).fetchone()[0] for source in ("dead", "alive"))
+        conn.commit()
+        conn.execute("select pg_advisory_lock(%s, %s)", [ledger.LEDGER_LOCK_CLASS, alive])  # a live load
+        with _connect_as(deployment, "asp_writer") as writer:
+            assert writer.execute("select raw.interrupt_abandoned_loads()").fetchone()[0] >= 1
+        statuses = dict(conn.execute("select load_id, status from raw.loads where load_id = any(%s)",
+                                     [[dead, alive]]).fetchall())
+        executors = conn.execute(
+            "select r.rolname from pg_roles r where has_function_privilege(r.oid,"
+            " 'raw.interrupt_abandoned_loads()', 'execute') and not r.rolsuper and r.rolname = any(%s)",
+            [[*roles.ACCESS_ROLES, *deployment["logins"].values()]]).fetchall()
+    assert definition[:4] == (True, ["search_path=pg_catalog, pg_temp"], 0, True)
+    assert "execute" not in definition[4].lower()
+    assert statuses == {dead: "interrupted", alive: "running"}
+    assert sorted(name for (name,) in executors) == sorted(["asp_writer", deployment["logins"]["asp_writer"]])
 
 
 def test_only_members_of_the_access_roles_connect_to_the_database(deployment):

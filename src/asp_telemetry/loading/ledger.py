@@ -4,23 +4,19 @@ starts and closed with its outcome.
 A live load holds a session-level advisory lock on its row (taken in the transaction that
 inserts the row, so no other session ever sees the row unlocked while the load lives). The
 lock goes with the session: a row still `running` whose lock nobody holds belongs to a load
-whose process died or whose connection was lost, and the next load marks it `interrupted`.
+whose process died or whose connection was lost, and the next load marks it `interrupted`
+(raw.interrupt_abandoned_loads(), which checks the lock with the key below).
 """
 
 from __future__ import annotations
 
 import psycopg
 
-# The first key of the two-key advisory locks on ledger rows ("asp_load" in ASCII, cut to 31
-# bits); the second is the load id. The pipeline and migration locks use one-key locks.
+# The first key of the two-key advisory locks on ledger rows ("asp_" in ASCII, within 31 bits;
+# migration 0007's raw.interrupt_abandoned_loads() names the same number); the second is the
+# load id modulo 2^31 - 1. The pipeline and migration locks use one-key locks.
 LEDGER_LOCK_CLASS = 0x6173705F & 0x7FFFFFFF
 _LOCK_ID = "(%s::bigint %% 2147483647)::int"
-
-INTERRUPTED = "interrupted"
-ABANDONED = (
-    "the process or connection of this load ended before it finished: load the input again (what it "
-    "committed stays, and identities make loading it again safe)"
-)
 
 
 def open_load(conn: psycopg.Connection, source: str, content_sha256: str | None, size_bytes: int | None,
@@ -49,15 +45,10 @@ def close_load(conn: psycopg.Connection, load_id: int, *, status: str, format: s
 
 
 def mark_abandoned(conn: psycopg.Connection) -> int:
-    """Mark `interrupted` the running rows that no live load holds; returns how many."""
-    return conn.execute(
-        "update raw.loads l set status = %s, error = %s, finished_at = coalesce(finished_at, clock_timestamp())"
-        " where status = 'running' and not exists ("
-        "   select 1 from pg_locks k where k.locktype = 'advisory' and k.granted"
-        "   and k.database = (select oid from pg_database where datname = current_database())"
-        "  and k.classid::bigint = %s and k.objid::bigint = (l.load_id %% 2147483647) and k.objsubid = 2)",
-        [INTERRUPTED, ABANDONED, LEDGER_LOCK_CLASS],
-    ).rowcount
+    """Mark `interrupted` the running rows that no live load holds, whoever opened them;
+    returns how many. A writer may close only its own loads (row-level security, migration
+    0007): raw.interrupt_abandoned_loads() runs this one statement as the table's owner."""
+    return conn.execute("select raw.interrupt_abandoned_loads()").fetchone()[0]
 
 
 def loads_of(conn: psycopg.Connection, content_sha256: str) -> list[tuple]:

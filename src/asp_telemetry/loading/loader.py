@@ -396,14 +396,15 @@ class SourceLoader:
 
     def __enter__(self) -> SourceLoader:
         self._data = connect(self.info, autocommit=True)
-        ready = self._data.execute(
-            "select count(*) from information_schema.columns where table_schema = 'raw'"
-            " and table_name = 'rejected_records' and column_name = 'original_bytes'"
+        ready = self._data.execute(  # 0006's original_bytes and 0007's ledger function
+            "select exists (select from information_schema.columns where table_schema = 'raw'"
+            " and table_name = 'rejected_records' and column_name = 'original_bytes')"
+            " and to_regprocedure('raw.interrupt_abandoned_loads()') is not null"
         ).fetchone()[0]
         if not ready:
             self._data.close()
             raise SchemaNotReady(
-                f"{self.info.describe()} lacks the loader's tables (migrations 0004 to 0006): "
+                f"{self.info.describe()} lacks the loader's tables (migrations 0004 to 0007): "
                 "run `asp-telemetry db upgrade` first"
             )
         prepare_staging(self._data)
