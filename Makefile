@@ -16,7 +16,7 @@ test: $(VENV)/.installed-dev
 
 # ruff (pyproject.toml) and sqlfluff (.sqlfluff). sqlfluff's dbt templater compiles the models
 # as dbt does, which needs a database: the one every command uses (`asp-telemetry env`; the
-# embedded server by default), which is only read.
+# embedded server by default), which is only read and need not be upgraded (profiles.yml, `lint`).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	eval "$$($(BIN)/asp-telemetry env)" && $(BIN)/sqlfluff lint models tests/dbt
