@@ -329,6 +329,26 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime,
         for (injected, removed), group in cells.items()
     ]
 
+    # mart_cost_of_quality, mart_cost_of_quality_weekly, mart_phase_quality ------------------
+    def project_of(run):
+        return task_costs_by_id[run["task_id"]]["project_id"] or "(none)"
+
+    def week_of(run):
+        day = run["started_at"].astimezone(UTC).date()
+        return day - timedelta(days=day.weekday())
+
+    marts["mart_cost_of_quality"] = [
+        {"project_id": project} | cost_of_quality([run for run in runs if project in ("(all)", project_of(run))])
+        for project in {project_of(run) for run in runs} | {"(all)"}
+    ]
+    marts["mart_cost_of_quality_weekly"] = [
+        {"project_id": project, "week_start": week} | cost_of_quality(
+            [run for run in runs if week_of(run) == week and project in ("(all)", project_of(run))])
+        for week in {week_of(run) for run in runs}
+        for project in {project_of(run) for run in runs if week_of(run) == week} | {"(all)"}
+    ]
+    marts["mart_phase_quality"] = phase_quality(runs, real)
+
     # PROBE ------------------------------------------------------------------------------
     dataset = [
         {
@@ -407,6 +427,69 @@ def expected_marts(raw: dict[str, list[dict]], as_of: datetime,
         })
     marts["mart_bootstrap_status"] = statuses
     return marts
+
+
+MS_PER_HOUR = 3_600_000
+
+
+def phase_effort(runs: list[dict], phases: set[str], column: str) -> Decimal:
+    """Effort of the executions of `phases` in `column` (latency_ms, or api_cost_usd for money)."""
+    return _sum((run[column] for run in runs if run["agent_role"] in phases), Decimal(0))
+
+
+def cost_of_quality(runs: list[dict]) -> dict:
+    """metrics.md "Cost of quality and phase quality", over the executions of one scope."""
+    appraisal = {phase for phase, (_, phase_class) in PHASES.items() if phase_class == "appraisal"}
+    failure = {phase for phase, (_, phase_class) in PHASES.items() if phase_class == "failure"}
+    row: dict[str, Any] = {"tasks": len({run["task_id"] for run in runs}), "executions": len(runs)}
+    for column, unit, names in (
+        ("latency_ms", "latency_ms", ("appraisal_coq_pct", "failure_coq_pct", "coq_pct", "af_ratio")),
+        ("api_cost_usd", "cost_usd", ("appraisal_cost_pct", "failure_cost_pct", "coq_cost_pct", "af_cost_ratio")),
+    ):
+        total = _sum((run[column] for run in runs), Decimal(0))
+        appraisal_effort, failure_effort = phase_effort(runs, appraisal, column), phase_effort(runs, failure, column)
+        appraisal_pct, failure_pct = ratio(appraisal_effort, total, 100), ratio(failure_effort, total, 100)
+        row |= {
+            f"total_{unit}": total,
+            f"appraisal_{unit}": appraisal_effort,
+            f"failure_{unit}": failure_effort,
+            names[0]: appraisal_pct,
+            names[1]: failure_pct,
+            names[2]: appraisal_pct + failure_pct if total else None,
+            names[3]: ratio(appraisal_effort, failure_effort),
+        }
+    return row
+
+
+def phase_quality(runs: list[dict], real: list[dict]) -> list[dict]:
+    """metrics.md "Cost of quality and phase quality": rates per phase and DRL against the
+    failure phases taken together."""
+    failure = {phase for phase, (_, phase_class) in PHASES.items() if phase_class == "failure"}
+    failure_removed = sum(1 for defect in real if defect["phase_removed"] in failure)
+    failure_rate = ratio(failure_removed * MS_PER_HOUR, phase_effort(runs, failure, "latency_ms"))
+    rows = []
+    for phase, (phase_order, phase_class) in PHASES.items():
+        effort_ms = phase_effort(runs, {phase}, "latency_ms")
+        effort_usd = phase_effort(runs, {phase}, "api_cost_usd")
+        injected = sum(1 for defect in real if defect["phase_injected"] == phase)
+        removed = sum(1 for defect in real if defect["phase_removed"] == phase)
+        removal_rate = ratio(removed * MS_PER_HOUR, effort_ms)
+        rows.append({
+            "phase": phase,
+            "phase_order": phase_order,
+            "phase_class": phase_class,
+            "effort_ms": effort_ms,
+            "effort_usd": effort_usd,
+            "defects_injected": injected,
+            "defects_removed": removed,
+            "injection_rate_per_hour": ratio(injected * MS_PER_HOUR, effort_ms),
+            "removal_rate_per_hour": removal_rate,
+            "removal_rate_per_usd": ratio(removed, effort_usd),
+            "drl": removal_rate / failure_rate if removal_rate is not None and failure_rate else None,
+            "executions": sum(1 for run in runs if run["agent_role"] == phase),
+            "failure_removal_rate_per_hour": failure_rate,
+        })
+    return rows
 
 
 CAPABILITIES = {row["capability_name"]: row for row in seed("bootstrap_capabilities")}

@@ -94,8 +94,11 @@ def test_demo_runs_the_whole_pipeline_and_a_second_demo_reuses_the_database(db, 
     assert "synthetic demo data already loaded: reusing it" in second
     for output in (first, second):
         for heading in ("Cost by agent role", "Review effectiveness", "Phase yields (process yield",
+                        "Cost of quality: ", "A/FR: ", "DRL vs Test: DesignReview ",
                         "Bootstrap status", "PROBE-AI estimate for complexity", "Report: "):
             assert heading in output, heading
+        headline = [line for line in output.splitlines() if line.startswith(("Cost of quality", "A/FR", "DRL"))]
+        assert len(headline) == 3 and all(len(line) <= 80 for line in headline), headline
     assert "ingest: 1 file(s)" in second or "ingest: 0 file(s)" in second
     assert (tmp_path / "home" / "report" / "index.html").is_file()
 

@@ -12,7 +12,8 @@ from support import cli_environment, run_cli
 
 from asp_telemetry import build, report
 
-CHARTS = ["cost_by_role", "probe", "matrix", "yield", "review", "bootstrap", "components"]
+CHARTS = ["cost_by_role", "probe", "matrix", "yield", "review", "coq", "afr", "phase_quality", "bootstrap",
+          "components"]
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
 
@@ -39,9 +40,26 @@ def test_the_page_shows_time_range_and_row_counts_and_needs_no_network(written):
     assert "Plotly" in page
 
 
+def test_the_quality_section_quotes_the_marts(written, analytics_db):
+    """The COQ caption states the all-projects row of mart_cost_of_quality; the phase quality
+    chart draws one DRL marker per phase that has one."""
+    from asp_telemetry.report import data
+
+    tables = data.read(analytics_db).tables
+    everything = next(row for row in tables["cost_of_quality"] if row["project_id"] == "(all)")
+    _, page = written
+    assert f"all time: COQ {float(everything['coq_pct']):.1f}% of time" in page
+    assert f"A/FR {float(everything['af_ratio']):.2f} in time" in page
+    for row in tables["phase_quality"]:
+        if row["drl"] is not None:
+            assert f'"{float(row["drl"]):.2f}"' in page, row["phase"]
+
+
 def test_axis_titles_carry_units(written):
     _, page = written
-    for title in ("API cost (USD)", "Actual API cost per task (USD)", "Real defects (count)", "Percent (%)"):
+    for title in ("API cost (USD)", "Actual API cost per task (USD)", "Real defects (count)", "Percent (%)",
+                  "Cost of quality (% of agent time)", "Appraisal-to-failure ratio (review time over test time)",
+                  "Real defects per hour of agent time"):
         assert title in page, title
 
 
@@ -58,7 +76,7 @@ def test_an_empty_database_gives_a_report_that_says_there_is_no_data(make_databa
         info, ["--target-path", str(tmp_path / "target"), "--exclude-resource-type", "unit_test"]
     ).success
     output = run_cli("report", "--out", str(tmp_path / "out"), env=cli_environment(info, COLUMNS="200")).stdout
-    assert "no data yet for: cost_by_role, probe, matrix, yield, review, bootstrap, components" in output
+    assert f"no data yet for: {', '.join(CHARTS)}" in output
     page = (tmp_path / "out" / "index.html").read_text()
     assert "There is no data yet" in page and "No agent executions yet." in page
 

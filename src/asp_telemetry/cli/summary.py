@@ -45,6 +45,30 @@ def print_pipeline_result(result: PipelineResult) -> None:
     console.print(f"write-back: {result.write_back.tasks_updated:,} task(s) updated")
 
 
+def _ratio(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.2f}"
+
+
+def print_quality_headline(cost_of_quality: list[dict], phase_quality: list[dict]) -> None:
+    """Cost of quality and A/FR of all projects, and the review phases' DRL (metrics.md,
+    "Cost of quality and phase quality"): a few short lines."""
+    everything = next((row for row in cost_of_quality if row["project_id"] == "(all)"), None)
+    if everything is None:
+        return
+    console.print(
+        f"\n[bold]Cost of quality[/]: {_fmt(everything['coq_pct'], 'pct')} of time "
+        f"(reviews {_fmt(everything['appraisal_coq_pct'], 'pct')}, tests {_fmt(everything['failure_coq_pct'], 'pct')}),"
+        f" {_fmt(everything['coq_cost_pct'], 'pct')} of cost",
+        highlight=False,
+    )
+    console.print(f"A/FR: {_ratio(everything['af_ratio'])} in time, {_ratio(everything['af_cost_ratio'])} in cost "
+                  "(PSP guideline: above 2)", highlight=False)
+    reviews = [row for row in phase_quality if row["phase_class"] == "appraisal"]
+    if reviews:
+        leverage = ", ".join(f"{row['phase']} {_ratio(row['drl'])}" for row in reviews)
+        console.print(f"DRL vs Test: {leverage}", highlight=False)
+
+
 def print_marts_summary(data: ReportData) -> None:
     tables = data.tables
     if data.coverage:
@@ -76,6 +100,8 @@ def print_marts_summary(data: ReportData) -> None:
         yields.add_row(row["phase"], _fmt(row["injected"]), _fmt(row["removed"]), _fmt(row["escaped_into"]),
                        _fmt(row["phase_yield_pct"], "pct"))
     console.print(yields)
+
+    print_quality_headline(tables.get("cost_of_quality", []), tables.get("phase_quality", []))
 
     bootstrap = Table("capability", "mode", "tasks", "metric", "value", "target", "status",
                       title="Bootstrap status", title_justify="left")

@@ -28,6 +28,9 @@ def panels(report_data: data.ReportData) -> list[charts.Panel]:
         charts.injection_removal_matrix(get("injection_removal"), get("phase_yield")),
         charts.phase_yields(get("phase_yield"), get("process_yield")),
         charts.review_effectiveness(get("review_effectiveness")),
+        charts.cost_of_quality_over_time(get("cost_of_quality_weekly"), get("cost_of_quality")),
+        charts.appraisal_failure_ratio_over_time(get("cost_of_quality_weekly"), get("cost_of_quality")),
+        charts.phase_quality(get("phase_quality")),
         charts.bootstrap_progress(get("bootstrap_status")),
         charts.error_prone_components(get("components")),
     ]

@@ -139,6 +139,98 @@ def review_effectiveness(rows: list[dict]) -> Panel:
     return Panel("review", title, f"{len(rows)} review phases (marts.mart_review_effectiveness)", figure)
 
 
+def _weekly_lines(figure: go.Figure, rows: list[dict], column: str) -> None:
+    """One line per project over the weeks, '(all)' drawn thick and dark."""
+    projects = sorted({row["project_id"] for row in rows} - {"(all)"}) + ["(all)"]
+    for index, project in enumerate(projects):
+        points = [row for row in rows if row["project_id"] == project]
+        everything = project == "(all)"
+        figure.add_trace(go.Scatter(
+            x=[row["week_start"] for row in points], y=[_float(row[column]) for row in points],
+            mode="lines+markers", name="all projects" if everything else project,
+            line=dict(color="#24292f" if everything else ROLE_COLORS[index % len(ROLE_COLORS)],
+                      width=4 if everything else 2, dash="dash" if everything else "solid"),
+        ))
+
+
+def _all_projects(totals: list[dict]) -> dict:
+    return next((row for row in totals if row["project_id"] == "(all)"), {})
+
+
+def cost_of_quality_over_time(weekly: list[dict], totals: list[dict]) -> Panel:
+    title = "Cost of quality per project and week (share of agent time in reviews and tests)"
+    if not any(row["coq_pct"] is not None for row in weekly):
+        return Panel("coq", title, f"{len(weekly)} rows", None, "No agent executions with latency yet.")
+    figure = go.Figure()
+    _weekly_lines(figure, weekly, "coq_pct")
+    figure.update_layout(title="Cost of quality per week (appraisal + failure time)",
+                         xaxis_title="Week (starting Monday, UTC)", yaxis_title="Cost of quality (% of agent time)",
+                         legend_title="Project", **LAYOUT)
+    everything = _all_projects(totals)
+    caption = f"{len(weekly)} project-weeks (marts.mart_cost_of_quality_weekly)"
+    if everything.get("coq_pct") is not None:
+        caption += (f"; all time: COQ {float(everything['coq_pct']):.1f}% of time "
+                    f"(appraisal {float(everything['appraisal_coq_pct']):.1f}%, failure "
+                    f"{float(everything['failure_coq_pct']):.1f}%), {_fmt_pct(everything.get('coq_cost_pct'))} of "
+                    "cost (marts.mart_cost_of_quality)")
+    return Panel("coq", title, caption, figure)
+
+
+def _fmt_pct(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}%"
+
+
+def appraisal_failure_ratio_over_time(weekly: list[dict], totals: list[dict]) -> Panel:
+    title = "Appraisal/failure ratio (A/FR) per project and week"
+    if not any(row["af_ratio"] is not None for row in weekly):
+        return Panel("afr", title, f"{len(weekly)} rows", None, "No test (failure) effort yet, so no A/FR.")
+    figure = go.Figure()
+    _weekly_lines(figure, weekly, "af_ratio")
+    figure.add_hline(y=2, line_dash="dot", line_color="#59a14f", annotation_text="PSP guideline: above 2",
+                     annotation_position="top left")
+    figure.add_hline(y=1, line_dash="dot", line_color="#e15759",
+                     annotation_text="below 1: tests cost more than reviews", annotation_position="bottom left")
+    figure.update_layout(title=title, xaxis_title="Week (starting Monday, UTC)",
+                         yaxis_title="Appraisal-to-failure ratio (review time over test time)",
+                         legend_title="Project", **LAYOUT)
+    everything = _all_projects(totals)
+    caption = f"{len(weekly)} project-weeks (marts.mart_cost_of_quality_weekly)"
+    if everything.get("af_ratio") is not None:
+        money = everything.get("af_cost_ratio")
+        caption += (f"; all time: A/FR {float(everything['af_ratio']):.2f} in time, "
+                    f"{'-' if money is None else f'{float(money):.2f}'} in cost (marts.mart_cost_of_quality)")
+    return Panel("afr", title, caption, figure)
+
+
+def phase_quality(rows: list[dict]) -> Panel:
+    title = "Phase quality: defects injected and removed per hour, and defect removal leverage (DRL)"
+    measured = [row for row in rows if row["removal_rate_per_hour"] is not None]
+    if not measured:
+        return Panel("phase_quality", title, f"{len(rows)} phases", None, "No agent executions with latency yet.")
+    phases = [row["phase"] for row in measured]
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=phases, y=[_float(row["injection_rate_per_hour"]) for row in measured],
+                            name="injected per hour", marker_color="#e15759"))
+    figure.add_trace(go.Bar(x=phases, y=[_float(row["removal_rate_per_hour"]) for row in measured],
+                            name="removed per hour", marker_color="#59a14f"))
+    drl = [row for row in measured if row["drl"] is not None]
+    figure.add_trace(go.Scatter(
+        x=[row["phase"] for row in drl], y=[_float(row["drl"]) for row in drl], yaxis="y2",
+        mode="markers+text", name="DRL (vs Test)", marker=dict(size=13, symbol="diamond", color="#4e79a7"),
+        text=[f"{float(row['drl']):.2f}" for row in drl], textposition="top center",
+    ))
+    figure.update_layout(
+        title=title, barmode="group", xaxis_title="Phase (pipeline order)",
+        yaxis_title="Real defects per hour of agent time",
+        yaxis2=dict(title="DRL (removal rate / Test's)", overlaying="y", side="right", rangemode="tozero",
+                    showgrid=False),
+        **LAYOUT,
+    )
+    caption = (f"{len(rows)} phases, {len(measured)} with agent time; DRL below 1: the phase removes defects "
+               "more slowly per hour than testing (marts.mart_phase_quality)")
+    return Panel("phase_quality", title, caption, figure)
+
+
 def bootstrap_progress(rows: list[dict]) -> Panel:
     title = "Bootstrap capabilities: progress toward graduation"
     if not rows:

@@ -64,6 +64,24 @@ QUERIES: dict[str, str] = {
         order by defect_count desc, component_path
         limit 15
     """,
+    "cost_of_quality": """
+        select project_id, tasks, appraisal_coq_pct, failure_coq_pct, coq_pct, af_ratio,
+               appraisal_cost_pct, failure_cost_pct, coq_cost_pct, af_cost_ratio
+        from marts.mart_cost_of_quality
+        order by project_id = '(all)' desc, project_id
+    """,
+    "cost_of_quality_weekly": """
+        select project_id, week_start, tasks, coq_pct, appraisal_coq_pct, failure_coq_pct, af_ratio,
+               coq_cost_pct, af_cost_ratio
+        from marts.mart_cost_of_quality_weekly
+        order by week_start, project_id
+    """,
+    "phase_quality": """
+        select phase, phase_order, phase_class, effort_ms, effort_usd, defects_injected, defects_removed,
+               injection_rate_per_hour, removal_rate_per_hour, removal_rate_per_usd, drl
+        from marts.mart_phase_quality
+        order by phase_order
+    """,
     "coverage": """
         select
             (select min(execution_date) from marts.fct_daily_role_costs) as first_day,

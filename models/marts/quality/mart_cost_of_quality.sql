@@ -1,0 +1,41 @@
+{#-
+    PSP cost of quality per project, and one row '(all)' for every task together
+    (metrics.md, "Cost of quality and phase quality"): the effort of the appraisal phases
+    (reviews) and of the failure phases (Test) as shares of all effort, and the
+    appraisal/failure ratio, in time (latency) and in money. A project is its tasks' (as in
+    fct_task_costs); tasks without one are '(none)'. Formulas: macros/cost_of_quality.sql.
+-#}
+
+with
+
+effort as (
+    select * from {{ ref('int_execution_effort') }}
+),
+
+scope_sums as (
+    select
+        case
+            when grouping(effort.project_id) = 1 then '(all)'
+            else coalesce(effort.project_id, '(none)')
+        end as project_id,
+        {{ cost_of_quality_sums('effort') }}
+    from effort
+    group by grouping sets ((effort.project_id), ())
+),
+
+final as (
+    select
+        scope_sums.project_id,
+        scope_sums.tasks,
+        scope_sums.total_latency_ms,
+        scope_sums.appraisal_latency_ms,
+        scope_sums.failure_latency_ms,
+        scope_sums.total_cost_usd,
+        scope_sums.appraisal_cost_usd,
+        scope_sums.failure_cost_usd,
+        {{ cost_of_quality_ratios('scope_sums') }},
+        scope_sums.executions
+    from scope_sums
+)
+
+select * from final

@@ -1,0 +1,41 @@
+{#-
+    mart_cost_of_quality per UTC week (Monday to Sunday): the same figures over the
+    executions that started in the week, per project and '(all)', so that a team sees its
+    cost of quality and appraisal/failure ratio move. Formulas: macros/cost_of_quality.sql.
+-#}
+
+with
+
+effort as (
+    select * from {{ ref('int_execution_effort') }}
+),
+
+scope_sums as (
+    select
+        effort.week_start,
+        case
+            when grouping(effort.project_id) = 1 then '(all)'
+            else coalesce(effort.project_id, '(none)')
+        end as project_id,
+        {{ cost_of_quality_sums('effort') }}
+    from effort
+    group by grouping sets ((effort.week_start, effort.project_id), (effort.week_start))
+),
+
+final as (
+    select
+        scope_sums.project_id,
+        scope_sums.week_start,
+        scope_sums.tasks,
+        scope_sums.total_latency_ms,
+        scope_sums.appraisal_latency_ms,
+        scope_sums.failure_latency_ms,
+        scope_sums.total_cost_usd,
+        scope_sums.appraisal_cost_usd,
+        scope_sums.failure_cost_usd,
+        {{ cost_of_quality_ratios('scope_sums') }},
+        scope_sums.executions
+    from scope_sums
+)
+
+select * from final
