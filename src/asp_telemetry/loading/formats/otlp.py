@@ -222,26 +222,32 @@ def _spans(stream: BinaryIO, max_bytes: int) -> Iterator[Item | Span]:
         if error is not None:
             yield _error_item(line, text, error)
             continue
-        if not isinstance(request, dict):
-            yield _error_item(line, text, "not an ExportTraceServiceRequest object")
-            continue
-        index = 0  # the spans of this line, counted: a reject's position is unique
-        try:
-            for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
-                resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
-                for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
-                    for raw in _list(_dict(scope_spans).get("spans")):
-                        index += 1
-                        try:
-                            span = _span(raw, line)
-                        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-                            yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
-                            continue
-                        if "service.name" in resource:
-                            span.attributes.setdefault("service.name", resource["service.name"])
-                        yield span
-        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-            yield _error_item(line, text or _dumps(request), f"not an ExportTraceServiceRequest ({exc})")
+        yield from request_spans(request, line, text)
+
+
+def request_spans(request: Any, line: int, text: bytes = b"") -> Iterator[Item | Span]:
+    """The spans (compacted) of one ExportTraceServiceRequest as OTLP/JSON, or an Item for
+    what cannot be read; `line` is where the request is (the collector: its request number)."""
+    if not isinstance(request, dict):
+        yield _error_item(line, text, "not an ExportTraceServiceRequest object")
+        return
+    index = 0  # the spans of this line, counted: a reject's position is unique
+    try:
+        for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
+            resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
+            for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
+                for raw in _list(_dict(scope_spans).get("spans")):
+                    index += 1
+                    try:
+                        span = _span(raw, line)
+                    except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+                        yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
+                        continue
+                    if "service.name" in resource:
+                        span.attributes.setdefault("service.name", resource["service.name"])
+                    yield span
+    except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        yield _error_item(line, text or _dumps(request), f"not an ExportTraceServiceRequest ({exc})")
 
 
 def _list(value: Any) -> list:
@@ -276,6 +282,13 @@ def parse(stream: BinaryIO, max_document_bytes: int) -> Iterator[Item]:
         items.extend(_trace_items(trace_id, spans))
     items.sort(key=lambda pair: pair[0])
     for _, item in items:
+        yield item
+
+
+def trace_items(trace_id: str, spans: dict[str, Span]) -> Iterator[Item]:
+    """The executions of one trace whose spans were gathered elsewhere (the collector holds a
+    trace's spans over many requests), or one reject when they cannot form a tree."""
+    for _, item in _trace_items(trace_id, spans):
         yield item
 
 
