@@ -10,9 +10,12 @@ once, when either
 - `hold_s` (default 60 s) have passed since its last span arrived, whole or not: it is mapped
   with what came (a span whose parent never came is a root of its own).
 
-A span that arrives after its trace was mapped (up to `remember_s` later) is late: it is not
-mapped (its trace's executions are loaded, mapping it again would count them twice) but
-rejected with the reason, and counted in /metrics.
+The spans of a mapped trace are remembered (by id, for `remember_s`, at most REMEMBER_SPANS
+in all): one that arrives again (an exporter's retry after a lost response) is a duplicate and
+adds nothing; a new one is late: it is not mapped (its trace's executions are loaded, mapping
+it again could count them twice) but rejected with the reason, and counted in /metrics. Past
+that memory (or after a restart) a span arriving again is mapped again, and the loader's
+identities make the same execution add nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from asp_telemetry.loading.formats.otlp import Span
 
 DEFAULT_SETTLE_S = 2.0
 DEFAULT_HOLD_S = 60.0
-DEFAULT_REMEMBER_S = 3600.0
-REMEMBER_MAX = 1_000_000  # trace ids remembered as mapped, at most
+DEFAULT_REMEMBER_S = 600.0
+REMEMBER_SPANS = 1_000_000  # span ids of mapped traces remembered, at most
 
 
 @dataclass
@@ -76,13 +79,20 @@ class TraceHold:
         self.hold_s = max(hold_s, settle_s)
         self.remember_s = remember_s
         self.traces: dict[str, HeldTrace] = {}
-        self.mapped: OrderedDict[str, float] = OrderedDict()  # trace id -> when it was mapped
+        # trace id -> (when it was mapped, its span ids)
+        self.mapped: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+        self.remembered = 0  # span ids in self.mapped
         self.spans = 0
+        self.duplicates = 0
 
     def add(self, span: Span, request: Request, now: float, late: dict[str, LateSpans]) -> None:
         trace = self.traces.get(span.trace_id)
         if trace is None:
-            if span.trace_id in self.mapped:
+            mapped = self.mapped.get(span.trace_id)
+            if mapped is not None:
+                if span.span_id in mapped[1]:
+                    self.duplicates += 1  # sent again: it is loaded already
+                    return
                 found = late.get(span.trace_id)
                 if found is None:
                     found = late[span.trace_id] = LateSpans(span.trace_id, request)
@@ -117,13 +127,15 @@ class TraceHold:
 
     def loaded(self, traces: list[HeldTrace], now: float) -> None:
         for trace in traces:
-            self.mapped[trace.trace_id] = now
-            self.mapped.move_to_end(trace.trace_id)
+            ids = frozenset(trace.spans)
+            self.mapped[trace.trace_id] = (now, ids)
+            self.remembered += len(ids)
         while self.mapped:
-            trace_id, at = next(iter(self.mapped.items()))
-            if now - at <= self.remember_s and len(self.mapped) <= REMEMBER_MAX:
+            at, ids = next(iter(self.mapped.values()))
+            if now - at <= self.remember_s and self.remembered <= REMEMBER_SPANS:
                 break
             self.mapped.popitem(last=False)
+            self.remembered -= len(ids)
 
     def oldest(self) -> float | None:
         """When the oldest span still held arrived."""

@@ -173,12 +173,15 @@ class Ingestor(threading.Thread):
     def _take(self, received: Received) -> None:
         request, now = received.request, time.monotonic()
         late: dict[str, LateSpans] = {}
+        duplicates = self.hold.duplicates
         for found in received.found:
             if isinstance(found, Item):
                 self._rejects.append((_positioned(found), request))
                 request.pending += 1
             else:
                 self.hold.add(found, request, now, late)
+        if self.hold.duplicates > duplicates:
+            self.metrics.add("asp_collector_spans_duplicate_total", self.hold.duplicates - duplicates)
         for spans in late.values():
             self.metrics.add("asp_collector_spans_late_total", len(spans.spans))
             item = Item(request.seq, dumps_original(summary_of(spans.spans)), None,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 COUNTERS = {
     "asp_collector_spans_received_total": "Spans in acknowledged requests.",
     "asp_collector_spans_rejected_total": "Spans rejected when received (reported in partial_success).",
+    "asp_collector_spans_duplicate_total": "Spans sent again after their trace was loaded (a retry): nothing added.",
     "asp_collector_spans_late_total": "Spans that arrived after their trace was mapped (rejected, not mapped).",
     "asp_collector_traces_loaded_total": "Traces mapped and loaded.",
     "asp_collector_traces_unmapped_total": "Traces without an agent span (rejected, visible in raw.rejected_records).",
