@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -99,12 +100,27 @@ class Collector:
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a thread (beside the scheduled flows); `stop()` ends it."""
-        thread = threading.Thread(target=self.serve, name="asp-collector", daemon=True)
-        thread.start()
-        return thread
+        self.thread = threading.Thread(target=self.serve, name="asp-collector", daemon=True)
+        self.thread.start()
+        return self.thread
 
-    def stop(self) -> None:
+    def wait_started(self, timeout_s: float = 60.0) -> None:
+        """Until it listens; InvalidInput if it cannot (the address is taken)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise InvalidInput(
+                    f"the collector cannot listen on {self.options.host}:{self.options.port} (is another "
+                    "process using it?): give another address with --collect-listen, or --no-collect"
+                )
+            time.sleep(0.05)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
         self.server.should_exit = True
+        thread = getattr(self, "thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
 
 def collect(info: ConnectionInfo, options: CollectorOptions) -> None:
