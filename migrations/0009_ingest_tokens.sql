@@ -15,9 +15,13 @@ comment on column raw.ingest_tokens.created_at is 'When the token was created.';
 comment on column raw.ingest_tokens.revoked_at is 'When the token was revoked (null while it is valid).';
 
 -- The collector runs as a writer: it reads the hashes to check requests, never changes them.
--- Tokens are created and revoked by the schema's owner (who runs migrations).
+-- Tokens are created and revoked by the schema's owner (who runs migrations). dbt has no use
+-- for them (0002's default privileges would let the transformer read them).
+revoke all on raw.ingest_tokens from asp_writer, asp_transformer, asp_reader;
 grant select on raw.ingest_tokens to asp_writer;
 
 alter table raw.loads add column ingest_token text;
 comment on column raw.loads.ingest_token is
     'The ingest token (its name) the collector''s requests of this load carried; null for other loads.';
+-- Set by the collector on its own loads (row-level security, 0007) right after opening them.
+grant update (ingest_token) on raw.loads to asp_writer;

@@ -202,3 +202,26 @@ def test_anonymous_only_on_loopback(db, tmp_path):
     with pytest.raises(InvalidInput, match="HOST:PORT"):
         from asp_telemetry.collector import parse_listen
         parse_listen("4318")
+
+
+def test_the_collector_runs_as_a_writer_login(db, tmp_path):
+    """Least privilege: a login with asp_writer only checks tokens, opens and closes its
+    loads, records their token, and loads the rows."""
+    import uuid
+
+    from pydantic import SecretStr
+
+    from asp_telemetry import roles
+
+    user, password = f"collector_{uuid.uuid4().hex[:8]}", f"pw {uuid.uuid4().hex}"
+    roles.grant_login(db, "asp_writer", user, password)
+    try:
+        writer = db.model_copy(update={"user": user, "password": SecretStr(password)})
+        token = tokens.create(db, "writer-team")  # by the owner
+        with running_collector(writer, tmp_path / "spool", allow_anonymous=False) as (_, url):
+            exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", headers={"Authorization": f"Bearer {token}"})
+            assert exporter.export(_workflow("TASK-W")) == SpanExportResult.SUCCESS
+            _rows_of(db, 8)
+        assert query(db, "select loaded_by, ingest_token, status from raw.loads") == [(user, "writer-team", "complete")]
+    finally:
+        roles.revoke_login(db, user)
