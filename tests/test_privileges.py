@@ -159,6 +159,14 @@ CLAIMS = [
     ("asp_writer", "select * from staging.stg_asp__task_metadata", False),
     ("asp_writer", "drop table marts.fct_defects", False),
     ("asp_writer", "select * from asp_meta.schema_migrations", False),
+    # the collector checks ingest tokens as a writer; only the owner creates and revokes them
+    ("asp_writer", "select name, token_sha256 from raw.ingest_tokens where revoked_at is null", True),
+    ("asp_writer", "insert into raw.ingest_tokens (name, token_sha256) values ('mine', repeat('a', 64))", False),
+    ("asp_writer", "update raw.ingest_tokens set revoked_at = null", False),
+    ("asp_writer", "delete from raw.ingest_tokens", False),
+    ("asp_writer", "update raw.loads set ingest_token = 'x' where loaded_by = current_user", True),
+    ("asp_transformer", "select * from raw.ingest_tokens", False),
+    ("asp_reader", "select * from raw.ingest_tokens", False),
     # asp_transformer: reads raw, owns what dbt builds, writes nothing raw
     *[("asp_transformer", f"select * from raw.{table}", True) for table in RAW_TABLES],
     ("asp_transformer", "insert into raw.task_metadata (task_id) values ('T-X')", False),

@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 import yaml
+from collector_support import healthy, wait_for
 from prefect.flows import load_flow_from_entrypoint
-from support import PROJECT_DIR, cli_environment
+from support import PROJECT_DIR, cli_environment, free_port
 
 from flows.serve import deployments
 
@@ -61,11 +63,13 @@ def test_prefect_yaml_deploys_the_same_flows_on_the_same_schedules():
         assert flow.name == deployment["entrypoint"].rsplit(":", 1)[1]
 
 
-def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server, db):
+def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server, db, tmp_path):
     from prefect.client.orchestration import get_client
 
-    env = cli_environment(db, PREFECT_API_URL=prefect_server)
-    process = subprocess.Popen([sys.executable, "-m", "asp_telemetry", "serve", "--ingest-every", "120"],
+    env = cli_environment(db, PREFECT_API_URL=prefect_server, ASP_HOME=str(tmp_path))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "asp_telemetry", "serve", "--ingest-every", "120",
+                                "--collect-listen", f"127.0.0.1:{port}"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
 
@@ -81,6 +85,12 @@ def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server,
             time.sleep(2)
             assert process.poll() is None, process.stdout.read()
             found = asyncio.run(registered())
+        # The collector runs beside the flows: it answers, and a token it does not know is refused.
+        health = wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), "serve's collector answers /health")
+        assert health
+        refused = httpx.post(f"http://127.0.0.1:{port}/v1/traces", content=b"{}",
+                             headers={"Content-Type": "application/json", "Authorization": "Bearer nope"})
+        assert refused.status_code == 401
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from asp_telemetry import connection
+from asp_telemetry import connection, migrations
 from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
 
 
@@ -77,11 +77,36 @@ def serve(
     transform_cron: Annotated[str, typer.Option(help="Cron (UTC) of dbt builds.")] = "0 * * * *",
     snapshot_cron: Annotated[str, typer.Option(help="Cron (UTC) of bootstrap snapshots.")] = "0 2 * * *",
     write_back_cron: Annotated[str, typer.Option(help="Cron (UTC) of the write-back.")] = "30 * * * *",
+    collect: Annotated[bool, typer.Option(
+        "--collect/--no-collect", help="Run the OTLP/HTTP collector (`asp-telemetry collect`) beside the flows.",
+    )] = True,
+    collect_listen: Annotated[str, typer.Option(help="HOST:PORT of the collector.")] = "127.0.0.1:4318",
+    allow_anonymous: Annotated[bool, typer.Option(
+        "--allow-anonymous", help="The collector accepts requests without a token (loopback only).",
+    )] = False,
 ) -> None:
-    """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set)."""
+    """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set),
+    and the OTLP/HTTP collector beside them."""
     quiet_prefect(keep_logs=True)
     use_inbox(inbox)
+    collector = None
+    if collect:
+        from asp_telemetry.collector import Collector, CollectorOptions, parse_listen
+
+        host, port = parse_listen(collect_listen)
+        options = CollectorOptions(host=host, port=port, allow_anonymous=allow_anonymous)
+        info = connection.resolve()
+        if info.source == "embedded":
+            migrations.upgrade(info)
+        collector = Collector(info, options)
+        collector.start_in_thread()
+        collector.wait_started()
+        console.print(f"collecting OTLP/HTTP traces on http://{collect_listen}/v1/traces", highlight=False)
     from flows.serve import serve_flows
 
-    serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,
-                transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)
+    try:
+        serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,
+                    transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)
+    finally:
+        if collector is not None:
+            collector.stop()

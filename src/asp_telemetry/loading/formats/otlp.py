@@ -36,13 +36,47 @@ NANOS_PER_MS = Decimal(1_000_000)
 INHERITED = ("asp.task_id", "gen_ai.conversation.id", "asp.subtask_id", "asp.project_id", "asp.agent_iteration")
 USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cost")
 RESOURCE_KEPT = frozenset({"service.name"})
+# OpenInference (Arize Phoenix's conventions: the LlamaIndex, LangChain, DSPy, CrewAI and
+# OpenAI Agents instrumentors) read as the GenAI attributes they stand for (docs/collector.md,
+# the mapping table). An AGENT span is an agent execution when it names its agent (`agent.name`);
+# one without (the OpenAI Agents SDK's "Agent workflow") is a plain span, like CHAIN.
+OPENINFERENCE_KIND = "openinference.span.kind"
+OPENINFERENCE_OPERATIONS = {"AGENT": AGENT, "LLM": "chat", "TOOL": TOOL}
+OPENINFERENCE_ATTRIBUTES = {
+    "agent.name": "gen_ai.agent.name",
+    "llm.model_name": "gen_ai.response.model",
+    "llm.provider": "gen_ai.provider.name",
+    "llm.system": "gen_ai.system",
+    "llm.token_count.prompt": "gen_ai.usage.input_tokens",
+    "llm.token_count.completion": "gen_ai.usage.output_tokens",
+    "llm.cost.total": "gen_ai.usage.cost",
+    "session.id": "gen_ai.conversation.id",
+    # TODO(issue 14): "llm.token_count.prompt_details.cache_read" becomes the cache-read metric
+    # (gen_ai.usage.cache_read.input_tokens) once its metric type is in seeds/metric_types.csv;
+    # it is part of llm.token_count.prompt, so it must not be added to Tokens_In.
+}
 # The attributes the mapping reads: a span keeps these only (prompts and messages can be large).
 KEPT_ATTRIBUTES = frozenset({
     "gen_ai.operation.name", "gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.version",
     "gen_ai.aggregated_usage.input_tokens", "gen_ai.aggregated_usage.output_tokens",
     "gen_ai.response.model", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.system", "service.name",
-    *USAGE_KEYS, *INHERITED,
+    *USAGE_KEYS, *INHERITED, OPENINFERENCE_KIND, *OPENINFERENCE_ATTRIBUTES,
 })
+
+
+def _from_openinference(attributes: dict[str, Any]) -> None:
+    """OpenInference attributes as their GenAI counterparts; a GenAI attribute the span has
+    as well wins."""
+    for key, genai in OPENINFERENCE_ATTRIBUTES.items():
+        value = attributes.pop(key, None)
+        if value is not None and attributes.get(genai) is None:
+            attributes[genai] = value
+    kind = attributes.pop(OPENINFERENCE_KIND, None)
+    operation = OPENINFERENCE_OPERATIONS.get(str(kind).upper()) if kind else None
+    if operation == AGENT and attributes.get("gen_ai.agent.name") is None:
+        operation = None
+    if operation and attributes.get("gen_ai.operation.name") is None:
+        attributes["gen_ai.operation.name"] = operation
 
 
 @dataclass
@@ -151,6 +185,8 @@ def _span(raw: dict[str, Any], line: int) -> Span:
     if trace_id is None or span_id is None:
         raise SpanError("a span without traceId or spanId")
     attributes = _attributes(raw.get("attributes"), KEPT_ATTRIBUTES)
+    if attributes.keys() & OPENINFERENCE_ATTRIBUTES.keys() or OPENINFERENCE_KIND in attributes:
+        _from_openinference(attributes)
     start = _int(_get(raw, "startTimeUnixNano", "start_time_unix_nano") or 0, "startTimeUnixNano")
     end = _int(_get(raw, "endTimeUnixNano", "end_time_unix_nano") or 0, "endTimeUnixNano")
     status = raw.get("status") or {}
@@ -222,26 +258,32 @@ def _spans(stream: BinaryIO, max_bytes: int) -> Iterator[Item | Span]:
         if error is not None:
             yield _error_item(line, text, error)
             continue
-        if not isinstance(request, dict):
-            yield _error_item(line, text, "not an ExportTraceServiceRequest object")
-            continue
-        index = 0  # the spans of this line, counted: a reject's position is unique
-        try:
-            for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
-                resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
-                for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
-                    for raw in _list(_dict(scope_spans).get("spans")):
-                        index += 1
-                        try:
-                            span = _span(raw, line)
-                        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-                            yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
-                            continue
-                        if "service.name" in resource:
-                            span.attributes.setdefault("service.name", resource["service.name"])
-                        yield span
-        except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-            yield _error_item(line, text or _dumps(request), f"not an ExportTraceServiceRequest ({exc})")
+        yield from request_spans(request, line, text)
+
+
+def request_spans(request: Any, line: int, text: bytes = b"") -> Iterator[Item | Span]:
+    """The spans (compacted) of one ExportTraceServiceRequest as OTLP/JSON, or an Item for
+    what cannot be read; `line` is where the request is (the collector: its request number)."""
+    if not isinstance(request, dict):
+        yield _error_item(line, text, "not an ExportTraceServiceRequest object")
+        return
+    index = 0  # the spans of this line, counted: a reject's position is unique
+    try:
+        for resource_spans in _list(_get(request, "resourceSpans", "resource_spans")):
+            resource = _attributes(_dict(_dict(resource_spans).get("resource")).get("attributes"), RESOURCE_KEPT)
+            for scope_spans in _list(_get(_dict(resource_spans), "scopeSpans", "scope_spans")):
+                for raw in _list(_dict(scope_spans).get("spans")):
+                    index += 1
+                    try:
+                        span = _span(raw, line)
+                    except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+                        yield _error_item(line, _dumps(raw), f"bad span: {exc}", f"line {line}, span #{index}")
+                        continue
+                    if "service.name" in resource:
+                        span.attributes.setdefault("service.name", resource["service.name"])
+                    yield span
+    except (SpanError, KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        yield _error_item(line, text or _dumps(request), f"not an ExportTraceServiceRequest ({exc})")
 
 
 def _list(value: Any) -> list:
@@ -276,6 +318,13 @@ def parse(stream: BinaryIO, max_document_bytes: int) -> Iterator[Item]:
         items.extend(_trace_items(trace_id, spans))
     items.sort(key=lambda pair: pair[0])
     for _, item in items:
+        yield item
+
+
+def trace_items(trace_id: str, spans: dict[str, Span]) -> Iterator[Item]:
+    """The executions of one trace whose spans were gathered elsewhere (the collector holds a
+    trace's spans over many requests), or one reject when they cannot form a tree."""
+    for _, item in _trace_items(trace_id, spans):
         yield item
 
 
