@@ -1,5 +1,6 @@
 """`pipeline`: ingest, transform, bootstrap snapshot, transform of the bootstrap marts,
-write-back; never two at once on one database.
+write-back; never two at once on one database. Its build selects what changed since the last
+one (build_plan.py): nothing new, no dbt at all.
 
 The full build computes the default snapshot period's metrics (mart_bootstrap_snapshot), so
 the snapshot step only records them, unless a period is given; mart_bootstrap_status reads
@@ -51,7 +52,7 @@ def pipeline(
         if waited > 1:
             logger.info("waited %.1f s for another pipeline to finish", waited)
         ingested = None if skip_ingest else ingest(inbox_dir)
-        built = transform(full_refresh=full_refresh)
+        built = transform(full_refresh=full_refresh, changed_only=True)
         snapshot = bootstrap_build = None
         if not skip_snapshot:
             default_period = snapshot_start is None and snapshot_end is None

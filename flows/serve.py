@@ -32,7 +32,8 @@ def deployments(
     return [
         ingest.to_deployment(name="asp-ingest", schedules=[Interval(ingest_interval_s)],
                              parameters={"inbox_dir": inbox_dir}),
-        transform.to_deployment(name="asp-transform", schedules=[Cron(transform_cron, timezone="UTC")]),
+        transform.to_deployment(name="asp-transform", schedules=[Cron(transform_cron, timezone="UTC")],
+                                parameters={"changed_only": True}),
         bootstrap_snapshot.to_deployment(name="asp-bootstrap-snapshot",
                                          schedules=[Cron(snapshot_cron, timezone="UTC")]),
         write_back.to_deployment(name="asp-write-back", schedules=[Cron(write_back_cron, timezone="UTC")]),

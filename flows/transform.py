@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from asp_telemetry import build
+from asp_telemetry import build, build_plan
 from asp_telemetry.build import BuildResult, NodeSelector
-from asp_telemetry.errors import BuildFailed
+from asp_telemetry.errors import BuildFailed, InvalidInput
 from asp_telemetry.pipeline_lock import exclusive
 from flows.common import database, database_task
 
@@ -21,17 +21,33 @@ def dbt_build(dbt_args: list[str]) -> BuildResult:
     return build.run_build(database(), dbt_args)
 
 
+@database_task()
+def planned_build(full_refresh: bool) -> BuildResult:
+    planned, result = build_plan.run_planned_build(database(), full_refresh)
+    get_run_logger().info("planned build: %s", planned.reason)
+    return result
+
+
 @flow(name="transform")
-def transform(select: list[NodeSelector] | None = None, full_refresh: bool = False) -> BuildResult:
+def transform(
+    select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False
+) -> BuildResult:
     """Build (and test) the dbt project; fail naming the failed nodes.
 
     `select` holds dbt node selectors only (validated with the run's parameters: a value
-    that is not one fails the run before anything is built)."""
+    that is not one fails the run before anything is built). `changed_only` (the schedule's
+    builds): only what is downstream of a raw table that changed since the last such build,
+    nothing when none did, without unit tests (build_plan.py); `select` then must be empty."""
     logger = get_run_logger()
     selectors = [build.check_selector(item) for item in select or []]
+    if changed_only and selectors:
+        raise InvalidInput("transform: changed_only selects by itself; give no select with it")
     args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else [])]
     with exclusive(database()):
-        result = dbt_build(args)
+        result = planned_build(full_refresh) if changed_only else dbt_build(args)
+    if result.skipped:
+        logger.info("dbt build: %s", result.summary_line())
+        return result
     create_table_artifact(
         key="dbt-build-results",
         table=[

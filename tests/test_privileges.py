@@ -184,6 +184,18 @@ CLAIMS = [
     ("asp_transformer", "create temporary table mine (a int)", True),  # dbt's incremental merges
     ("asp_transformer", "select * from asp_meta.schema_migrations", False),
     ("asp_transformer", "create schema mine", False),
+    # the change log of planned builds (migration 0010): writes note changes through triggers only
+    ("asp_writer", "insert into raw.table_changes (table_name) values ('task_metadata')", False),
+    ("asp_writer", "delete from raw.table_changes", False),
+    ("asp_writer", "insert into raw.builds (project_digest, started_at, selection) values ('x', now(), 'all')", False),
+    ("asp_writer", "select raw.note_table_change()", False),
+    ("asp_transformer", "select * from raw.table_changes", True),
+    ("asp_transformer", "delete from raw.table_changes", True),
+    ("asp_transformer", "insert into raw.builds (project_digest, started_at, selection) values ('x', now(), 'all')",
+     True),
+    ("asp_transformer", "insert into raw.table_changes (table_name) values ('task_metadata')", False),
+    ("asp_transformer", "update raw.builds set selection = 'none'", False),
+    ("asp_reader", "select * from raw.table_changes", False),
 ]
 
 

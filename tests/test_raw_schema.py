@@ -298,3 +298,19 @@ def test_every_update_of_a_task_or_defect_moves_its_updated_at(db, table, key, c
             conn.execute(f"update raw.{table} set {change} where {key}")
             after, now = conn.execute(f"select updated_at, now() from raw.{table} where {key}").fetchone()
     assert before < after == now
+
+
+def test_the_write_back_columns_alone_leave_a_tasks_updated_at(db):
+    """Migration 0010: filling the derived columns (write_back.py) is not a change the marts
+    see, so an incremental build does not recompute the task for it; any other change is."""
+    with connection.connect(db, autocommit=True) as conn:
+        _insert(conn, "task_metadata", {"updated_at": "now() - interval '1 hour'"})
+        marker = "select updated_at from raw.task_metadata where task_id = 'T-1'"
+        before = conn.execute(marker).fetchone()[0]
+        conn.execute("""update raw.task_metadata set actual_cost_vector_json = '{"tokens": 3}',
+                        defect_count = 2, defect_density = 1.5 where task_id = 'T-1'""")
+        assert conn.execute(marker).fetchone()[0] == before
+        with conn.transaction():
+            conn.execute("update raw.task_metadata set defect_count = 3, status = 'completed' where task_id = 'T-1'")
+            after, now = conn.execute(marker.replace("updated_at", "updated_at, now()")).fetchone()
+    assert before < after == now

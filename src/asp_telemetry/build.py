@@ -101,6 +101,7 @@ class BuildResult(BaseModel):
     elapsed_seconds: float
     nodes: list[NodeResult] = []
     error: str | None = Field(default=None, description="Why dbt could not build at all (no node ran).")
+    skipped: str | None = Field(default=None, description="Why a planned build ran nothing (build_plan.py).")
 
     @property
     def failed_nodes(self) -> list[NodeResult]:
@@ -121,6 +122,8 @@ class BuildResult(BaseModel):
         """'passed in 41.2 s; seeds: 5 ok; models: 20 ok; data tests: 96 ok, 1 warn; unit tests: 17 ok'."""
         if self.error:
             return f"FAILED: dbt could not build: {self.error}"
+        if self.skipped:
+            return f"skipped: {self.skipped}"
         parts = []
         for resource_type, label in (("seed", "seeds"), ("model", "models"), ("test", "data tests"),
                                      ("unit_test", "unit tests")):

@@ -16,9 +16,9 @@
 
     Incremental: a task is recomputed when anything it is made of changed after this table's
     watermark (max(source_changed_at) - var('incremental_lookback')): its task_metadata row
-    (updated_at, stamped on every update by migration 0005's trigger), its cost totals
-    (last_loaded_at of int_task_cost_totals) or any of its defects (updated_at). Recomputed
-    tasks replace their rows by task_id.
+    (updated_at, stamped by migration 0005's trigger on every update but the write-back's,
+    migration 0010), its cost totals (last_loaded_at of int_task_cost_totals) or any of its
+    defects (updated_at). Recomputed tasks replace their rows by task_id.
 -#}
 
 with

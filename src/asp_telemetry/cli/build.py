@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from asp_telemetry import connection
 from asp_telemetry.cli.app import app, console, error_console, handle_errors
+from asp_telemetry.errors import InvalidInput
 
 if TYPE_CHECKING:
     from asp_telemetry.build import BuildResult
@@ -24,21 +25,32 @@ def build(
     show_dbt_log: Annotated[
         bool, typer.Option("--show-dbt-log", help="Print dbt's own log (it always goes to logs/dbt.log).")
     ] = False,
+    changed_only: Annotated[
+        bool, typer.Option("--changed-only", help="Only what changed since the last such build, as the "
+                           "schedule builds (no unit tests; nothing when nothing changed).")
+    ] = False,
 ) -> None:
     """Build the dbt project (seeds, models, data and unit tests) on the database in use.
 
     Other arguments go to `dbt build` unchanged: asp-telemetry build --select marts --full-refresh
     """
     from asp_telemetry import build as build_lib
+    from asp_telemetry import build_plan
 
     info = connection.resolve()
+    if changed_only and ctx.args:
+        raise InvalidInput("--changed-only selects by itself: give it no dbt arguments")
     console.print(f"dbt build on {info.describe()}")
     with console.status("dbt build: parsing the project") as status:
 
         def show_progress(done: int, total: int | None, node: str) -> None:
             status.update(f"dbt build: {done}{f'/{total}' if total else ''} nodes done ({escape(node)})")
 
-        result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress)
+        if changed_only:
+            planned, result = build_plan.run_planned_build(info, on_progress=show_progress)
+            console.print(f"planned: {escape(planned.reason)}", highlight=False, soft_wrap=True)
+        else:
+            result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress)
 
     if result.error:
         error_console.print(
