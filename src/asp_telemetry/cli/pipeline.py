@@ -39,7 +39,7 @@ def run(
     quiet_prefect()
     use_inbox(inbox)
     from asp_telemetry.cli.summary import print_pipeline_result
-    from flows.pipeline import pipeline
+    from asp_telemetry.flows.pipeline import pipeline
 
     result = pipeline(
         inbox_dir=None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
@@ -81,7 +81,7 @@ def serve(
     """Serve the flows on schedules until interrupted (Prefect; ephemeral unless PREFECT_API_URL is set)."""
     quiet_prefect(keep_logs=True)
     use_inbox(inbox)
-    from flows.serve import serve_flows
+    from asp_telemetry.flows.serve import serve_flows
 
     serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,
                 transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)
