@@ -1,38 +1,11 @@
-"""`bootstrap_snapshot`: each capability's metric for a period, into raw.bootstrap_metrics,
-then mart_bootstrap_status rebuilt from it."""
+"""prefect.yaml's entrypoint for the `bootstrap_snapshot` flow, which lives in asp_telemetry.flows.bootstrap_snapshot.
 
-from __future__ import annotations
+A run started from this file uses the project this file belongs to, unless ASP_PROJECT_DIR
+names another: a team's copy made by `asp-telemetry init` builds its own models."""
 
-from datetime import datetime
+from asp_telemetry.flows.bootstrap_snapshot import bootstrap_snapshot
+from asp_telemetry.paths import use_project_of
 
-from prefect import flow, get_run_logger
+use_project_of(__file__)
 
-from asp_telemetry import snapshot
-from asp_telemetry.pipeline_lock import exclusive
-from asp_telemetry.snapshot import SnapshotResult
-from flows.common import database, database_task
-from flows.transform import transform
-
-
-@database_task()
-def take_snapshot(start: datetime | None, end: datetime | None, period_built: bool = False) -> SnapshotResult:
-    return snapshot.take(database(), start, end, period_built=period_built)
-
-
-def log_snapshot(result: SnapshotResult) -> None:
-    logger = get_run_logger()
-    for capability in result.capabilities:
-        logger.info("%s: %s", capability.capability_name, capability.graduation_notes)
-    logger.info("snapshot %s – %s: %d capabilities (%d earlier rows of this period replaced)",
-                result.start.isoformat(), result.end.isoformat(), len(result.capabilities), result.replaced_rows)
-
-
-@flow(name="bootstrap_snapshot")
-def bootstrap_snapshot(start: datetime | None = None, end: datetime | None = None) -> SnapshotResult:
-    """Snapshot [start, end) (default: the 14 days ending now); re-running a period replaces it."""
-    with exclusive(database()):
-        result = take_snapshot(start, end)
-        # mart_bootstrap_status reads the recorded rows: a table, rebuilt (and tested) now
-        transform(select=snapshot.STATUS_MARTS)
-    log_snapshot(result)
-    return result
+__all__ = ["bootstrap_snapshot"]

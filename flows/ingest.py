@@ -1,38 +1,11 @@
-"""`ingest`: load every complete file in the inbox, then archive (or quarantine) it."""
+"""prefect.yaml's entrypoint for the `ingest` flow, which lives in asp_telemetry.flows.ingest.
 
-from __future__ import annotations
+A run started from this file uses the project this file belongs to, unless ASP_PROJECT_DIR
+names another: a team's copy made by `asp-telemetry init` builds its own models."""
 
-from pathlib import Path
+from asp_telemetry.flows.ingest import ingest
+from asp_telemetry.paths import use_project_of
 
-from prefect import flow, get_run_logger
+use_project_of(__file__)
 
-from asp_telemetry import inbox
-from asp_telemetry.inbox import DEFAULT_FILE_TIME_LIMIT_S, InboxFile, IngestResult
-from flows.common import database, database_task
-
-
-@database_task(task_run_name="load {path.name}")
-def load_inbox_file(path: Path, time_limit_s: float) -> InboxFile:
-    return inbox.ingest_file(database(), path, time_limit_s)
-
-
-@flow(name="ingest", log_prints=False)
-def ingest(inbox_dir: str | None = None, file_time_limit_s: float = DEFAULT_FILE_TIME_LIMIT_S) -> IngestResult:
-    """Load the inbox's complete files (`*.tmp` files are still being written and are left).
-    `inbox_dir` may only name the configured inbox ($ASP_INBOX or $ASP_HOME/inbox). A file
-    that cannot be loaded is quarantined and the others load."""
-    logger = get_run_logger()
-    directory = inbox.configured_inbox(inbox_dir)
-    result = IngestResult(inbox=directory)
-    for path in inbox.ready_files(directory):
-        outcome = load_inbox_file(path, file_time_limit_s)
-        result.files.append(outcome)
-        if outcome.outcome == "quarantined":
-            logger.warning("%s quarantined: %s", outcome.name, outcome.error)
-        else:
-            logger.info("%s: %d read: %d loaded, %d updated, %d duplicates, %d rejected", outcome.name, outcome.read,
-                        outcome.loaded, outcome.updated, outcome.duplicates, outcome.rejected)
-    logger.info("ingested %d file(s) from %s: %d loaded, %d duplicates, %d rejected, %d quarantined",
-                len(result.files), directory, result.loaded, result.duplicates, result.rejected,
-                len(result.quarantined))
-    return result
+__all__ = ["ingest"]

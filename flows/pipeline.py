@@ -1,65 +1,11 @@
-"""`pipeline`: ingest, transform, bootstrap snapshot, transform of the bootstrap marts,
-write-back; never two at once on one database. Its build selects what changed since the last
-one (build_plan.py): nothing new, no dbt at all.
+"""prefect.yaml's entrypoint for the `pipeline` flow, which lives in asp_telemetry.flows.pipeline.
 
-The full build computes the default snapshot period's metrics (mart_bootstrap_snapshot), so
-the snapshot step only records them, unless a period is given; mart_bootstrap_status reads
-the recorded rows, so a second, targeted build follows (snapshot.STATUS_MARTS)."""
+A run started from this file uses the project this file belongs to, unless ASP_PROJECT_DIR
+names another: a team's copy made by `asp-telemetry init` builds its own models."""
 
-from __future__ import annotations
+from asp_telemetry.flows.pipeline import pipeline
+from asp_telemetry.paths import use_project_of
 
-from datetime import UTC, datetime
+use_project_of(__file__)
 
-from prefect import flow, get_run_logger
-from pydantic import BaseModel
-
-from asp_telemetry.build import BuildResult
-from asp_telemetry.inbox import IngestResult
-from asp_telemetry.pipeline_lock import exclusive
-from asp_telemetry.snapshot import STATUS_MARTS, SnapshotResult
-from asp_telemetry.write_back import WriteBackResult
-from flows.bootstrap_snapshot import log_snapshot, take_snapshot
-from flows.common import database
-from flows.ingest import ingest
-from flows.transform import transform
-from flows.write_back import write_back
-
-
-class PipelineResult(BaseModel):
-    waited_s: float
-    started_at: datetime  # when this pipeline got the lock
-    finished_at: datetime  # when it let go
-    ingest: IngestResult | None
-    build: BuildResult
-    snapshot: SnapshotResult | None
-    bootstrap_build: BuildResult | None
-    write_back: WriteBackResult
-
-
-@flow(name="pipeline")
-def pipeline(
-    inbox_dir: str | None = None,
-    skip_ingest: bool = False,
-    skip_snapshot: bool = False,
-    snapshot_start: datetime | None = None,
-    snapshot_end: datetime | None = None,
-    full_refresh: bool = False,
-    lock_wait_s: float = 3600.0,
-) -> PipelineResult:
-    logger = get_run_logger()
-    with exclusive(database(), wait_s=lock_wait_s) as waited:
-        started_at = datetime.now(UTC)
-        if waited > 1:
-            logger.info("waited %.1f s for another pipeline to finish", waited)
-        ingested = None if skip_ingest else ingest(inbox_dir)
-        built = transform(full_refresh=full_refresh, changed_only=True)
-        snapshot = bootstrap_build = None
-        if not skip_snapshot:
-            default_period = snapshot_start is None and snapshot_end is None
-            snapshot = take_snapshot(snapshot_start, snapshot_end, period_built=default_period)
-            log_snapshot(snapshot)
-            bootstrap_build = transform(select=STATUS_MARTS)
-        written = write_back()
-        finished_at = datetime.now(UTC)
-    return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
-                          build=built, snapshot=snapshot, bootstrap_build=bootstrap_build, write_back=written)
+__all__ = ["pipeline"]

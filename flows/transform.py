@@ -1,64 +1,11 @@
-"""`transform`: `dbt build` in-process, its node results published as a table artifact."""
+"""prefect.yaml's entrypoint for the `transform` flow, which lives in asp_telemetry.flows.transform.
 
-from __future__ import annotations
+A run started from this file uses the project this file belongs to, unless ASP_PROJECT_DIR
+names another: a team's copy made by `asp-telemetry init` builds its own models."""
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from asp_telemetry.flows.transform import transform
+from asp_telemetry.paths import use_project_of
 
-from asp_telemetry import build, build_plan
-from asp_telemetry.build import BuildResult, NodeSelector
-from asp_telemetry.errors import BuildFailed, InvalidInput
-from asp_telemetry.pipeline_lock import exclusive
-from flows.common import database, database_task
+use_project_of(__file__)
 
-
-class DbtBuildFailed(BuildFailed):
-    """The transform flow's build failed; the message names the failed nodes."""
-
-
-@database_task()
-def dbt_build(dbt_args: list[str]) -> BuildResult:
-    return build.run_build(database(), dbt_args)
-
-
-@database_task()
-def planned_build(full_refresh: bool) -> BuildResult:
-    planned, result = build_plan.run_planned_build(database(), full_refresh)
-    get_run_logger().info("planned build: %s", planned.reason)
-    return result
-
-
-@flow(name="transform")
-def transform(
-    select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False
-) -> BuildResult:
-    """Build (and test) the dbt project; fail naming the failed nodes.
-
-    `select` holds dbt node selectors only (validated with the run's parameters: a value
-    that is not one fails the run before anything is built). `changed_only` (the schedule's
-    builds): only what is downstream of a raw table that changed since the last such build,
-    nothing when none did, without unit tests (build_plan.py); `select` then must be empty."""
-    logger = get_run_logger()
-    selectors = [build.check_selector(item) for item in select or []]
-    if changed_only and selectors:
-        raise InvalidInput("transform: changed_only selects by itself; give no select with it")
-    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else [])]
-    with exclusive(database()):
-        result = planned_build(full_refresh) if changed_only else dbt_build(args)
-    if result.skipped:
-        logger.info("dbt build: %s", result.summary_line())
-        return result
-    create_table_artifact(
-        key="dbt-build-results",
-        table=[
-            {"node": node.name, "type": node.resource_type, "status": node.status,
-             "seconds": round(node.execution_time, 2), "failures": node.failures or 0}
-            for node in result.nodes
-        ],
-        description=f"dbt build: {result.summary_line()}",
-    )
-    logger.info("dbt build: %s", result.summary_line())
-    if not result.success:
-        failed = ", ".join(node.label for node in result.failed_nodes) or result.error
-        raise DbtBuildFailed(f"dbt build failed: {failed}")
-    return result
+__all__ = ["transform"]

@@ -1,28 +1,11 @@
-"""`write_back`: the specification's derived task columns, filled from the marts."""
+"""prefect.yaml's entrypoint for the `write_back` flow, which lives in asp_telemetry.flows.write_back.
 
-from __future__ import annotations
+A run started from this file uses the project this file belongs to, unless ASP_PROJECT_DIR
+names another: a team's copy made by `asp-telemetry init` builds its own models."""
 
-from prefect import flow, get_run_logger
+from asp_telemetry.flows.write_back import write_back
+from asp_telemetry.paths import use_project_of
 
-from asp_telemetry import write_back as write_back_lib
-from asp_telemetry.pipeline_lock import exclusive
-from asp_telemetry.write_back import WriteBackResult
-from flows.common import database, database_task
+use_project_of(__file__)
 
-
-@database_task()
-def update_tasks() -> WriteBackResult:
-    return write_back_lib.write_back(database())
-
-
-@flow(name="write_back")
-def write_back() -> WriteBackResult:
-    """Fill actual_cost_vector_json, defect_count and defect_density of raw.task_metadata."""
-    logger = get_run_logger()
-    with exclusive(database()):
-        result = update_tasks()
-    logger.info("write-back: %d task(s) updated", result.tasks_updated)
-    if result.densities_too_large:
-        logger.warning("%d task(s) have a defect density of 100 or more, which numeric(5,3) cannot hold: "
-                       "left NULL", result.densities_too_large)
-    return result
+__all__ = ["write_back"]

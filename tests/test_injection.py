@@ -116,7 +116,7 @@ def test_a_bootstrap_period_that_ends_before_it_starts_fails_naming_the_var(db, 
 def test_flow_parameters_accept_node_selectors_only(prefect_server, db, use_database):
     from prefect.exceptions import ParameterTypeError
 
-    from flows.transform import transform
+    from asp_telemetry.flows.transform import transform
 
     use_database(db)
     for select in (["--vars", "{cost_window_days: '" + INJECTIONS["cost_window_days"] + "'}"],

@@ -194,7 +194,7 @@ def test_a_poison_file_is_quarantined_with_its_reason_and_the_good_ones_load(db,
 
 
 def test_the_ingest_flow_reads_the_configured_inbox_only(db, tmp_path, monkeypatch, prefect_server, use_database):
-    from flows.ingest import ingest
+    from asp_telemetry.flows.ingest import ingest
 
     use_database(db)
     box = _inbox(tmp_path, monkeypatch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import shutil
 import threading
 from collections import Counter
@@ -37,7 +38,7 @@ def _query(info: ConnectionInfo, sql: str, *params) -> list[tuple]:
 @pytest.fixture(scope="module")
 def first_run(prefect_server, make_database, tmp_path_factory):
     """200 generated tasks in an inbox, and one pipeline run over them."""
-    from flows.pipeline import pipeline
+    from asp_telemetry.flows.pipeline import pipeline
 
     info = make_database("asp_pipeline")
     inbox = tmp_path_factory.mktemp("inbox")
@@ -147,7 +148,7 @@ def test_the_snapshot_equals_the_definitions_and_replaces_its_period(first_run):
 
 
 def test_a_file_added_twice_under_two_names_adds_nothing(first_run, prefect_server):
-    from flows.ingest import ingest
+    from asp_telemetry.flows.ingest import ingest
 
     info, inbox = first_run["info"], first_run["inbox"]
     before = _query(info, "select count(*) from raw.agent_cost_vector")[0][0]
@@ -156,18 +157,27 @@ def test_a_file_added_twice_under_two_names_adds_nothing(first_run, prefect_serv
     with gzip.open(inbox / "and-compressed.jsonl.gz", "wb") as handle:
         handle.write(archived.read_bytes())
     patch = _environment(info, inbox)
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append
+    flow_logger = logging.getLogger("prefect.flow_runs")
+    flow_logger.addHandler(handler)
     try:
         result = ingest(str(inbox))
     finally:
+        flow_logger.removeHandler(handler)
         patch.undo()
     lines = len(archived.read_text().splitlines())
     assert [f.outcome for f in result.files] == ["archived", "archived"]
     assert result.loaded == 0 and result.duplicates + result.updated == 2 * lines
+    # the flow's summary line counts what `load` counts, updates included
+    assert (f"0 loaded, {result.updated} updated, {result.duplicates} duplicates, 0 rejected, 0 quarantined"
+            in [record.getMessage().split(": ", 1)[-1] for record in logged])
     assert _query(info, "select count(*) from raw.agent_cost_vector")[0][0] == before
 
 
 def test_a_file_still_being_written_is_left_alone_and_a_broken_one_quarantined(first_run, prefect_server):
-    from flows.ingest import ingest
+    from asp_telemetry.flows.ingest import ingest
 
     info, inbox = first_run["info"], first_run["inbox"]
     partial = inbox / "sdk-partial.jsonl.tmp"
@@ -187,7 +197,7 @@ def test_a_file_still_being_written_is_left_alone_and_a_broken_one_quarantined(f
 
 
 def test_two_pipelines_started_at_once_never_overlap(first_run, prefect_server):
-    from flows.pipeline import pipeline
+    from asp_telemetry.flows.pipeline import pipeline
 
     info = first_run["info"]
     results, errors = [], []
@@ -216,7 +226,7 @@ def test_two_pipelines_started_at_once_never_overlap(first_run, prefect_server):
 
 
 def test_a_failing_dbt_test_fails_the_flow_naming_it(make_database, prefect_server, tmp_path):
-    from flows.transform import DbtBuildFailed, transform
+    from asp_telemetry.flows.transform import DbtBuildFailed, transform
 
     info = make_database("asp_failing")
     with connection.connect(info) as conn:
@@ -261,7 +271,7 @@ def test_transient_database_errors_are_retried_and_bad_data_is_not(prefect_serve
     import psycopg
     from prefect import flow, task
 
-    from flows.common import retry_on_transient_database_error
+    from asp_telemetry.flows.common import retry_on_transient_database_error
 
     calls = Counter()
 
@@ -290,7 +300,7 @@ def test_the_snapshot_command_writes_a_period_and_rebuilds_its_mart(first_run):
     start, end = (END - timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"), END.strftime("%Y-%m-%dT%H:%M")
     output = run_cli("snapshot", "--start", start, "--end", end, env=cli_environment(info, COLUMNS="200")).stdout
     assert f"snapshot {start.replace('T', ' ')} – {end.replace('T', ' ')} UTC: 4 capabilities" in output
-    assert "PROBE_AI:" in output and "tasks;" in output
+    assert "PROBE_AI:" in output and "needed to graduate;" in output
     latest = _query(info, "select max(measured_at) from marts.mart_bootstrap_status")[0][0]
     written = _query(info, "select max(measured_at) from raw.bootstrap_metrics where measurement_period_end = %s",
                      END)[0][0]

@@ -20,7 +20,7 @@ def _count(info: ConnectionInfo, sql: str) -> int:
 
 def test_every_record_of_10000_decorated_calls_reaches_raw_through_the_pipeline(
         db, prefect_server, use_database, tmp_path, monkeypatch):
-    from flows.ingest import ingest
+    from asp_telemetry.flows.ingest import ingest
 
     inbox = tmp_path / "inbox"
     monkeypatch.setenv("ASP_INBOX", str(inbox))  # the ingest flow reads the configured inbox only

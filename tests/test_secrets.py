@@ -168,7 +168,7 @@ def test_prefect_runs_record_no_password(prefect_server, monkeypatch):
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
     from prefect.logging.handlers import APILogWorker
 
-    from flows.transform import transform
+    from asp_telemetry.flows.transform import transform
 
     password = Password(SEPARATORS["all"])
     for name in connection.LIBPQ_VARIABLES:
@@ -199,7 +199,7 @@ def test_a_transform_run_as_a_login_records_no_password(prefect_server, db, tcp_
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
     from prefect.logging.handlers import APILogWorker
 
-    from flows.transform import transform
+    from asp_telemetry.flows.transform import transform
 
     user, password = login
     for name in connection.LIBPQ_VARIABLES:

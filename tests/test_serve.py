@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from collector_support import healthy, wait_for
 from prefect.flows import load_flow_from_entrypoint
 from support import PROJECT_DIR, cli_environment, free_port
 
-from flows.serve import deployments
+from asp_telemetry.flows.serve import deployments
 
 EXPECTED = {
     "asp-ingest": ("flows/ingest.py:ingest", "interval", 300),
@@ -37,7 +38,12 @@ def _schedule(deployment_schedule) -> tuple[str, object]:
 
 def test_served_deployments_and_their_default_schedules():
     found = {d.name: (d.entrypoint, *_schedule(d.schedules[0])) for d in deployments()}
-    assert found == EXPECTED
+    # served flows are found in the installed package, whatever the working directory
+    assert found == {
+        name: ("asp_telemetry." + entrypoint.removesuffix(".py:" + entrypoint.rsplit(":")[1]).replace("/", ".")
+               + "." + entrypoint.rsplit(":")[1], kind, value)
+        for name, (entrypoint, kind, value) in EXPECTED.items()
+    }
 
 
 def test_schedules_can_be_overridden_and_are_checked():
@@ -100,3 +106,46 @@ def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server,
     assert set(found) == set(EXPECTED)
     assert _schedule(found["asp-ingest"][0]) == ("interval", 120)
     assert _schedule(found["asp-transform"][0]) == ("cron", "0 * * * *")
+
+
+def test_prefect_deploy_all_from_a_project_directory_needs_no_variable(prefect_server, tmp_path):
+    """`prefect deploy --all` in a project (here a copy made by `init`) records that directory
+    as the runs' working directory, and a run started from its entrypoints uses its models."""
+    from prefect.client.orchestration import get_client
+
+    project = tmp_path / "team-project"
+    env = {key: value for key, value in os.environ.items() if key != "ASP_PROJECT_DIR"}
+    env.update(PREFECT_API_URL=prefect_server, COLUMNS="200")
+    subprocess.run([sys.executable, "-m", "asp_telemetry", "init", str(project)], env=env, check=True,
+                   capture_output=True, timeout=120)
+    prefect = str(Path(sys.executable).parent / "prefect")
+    subprocess.run([prefect, "work-pool", "create", "asp-telemetry", "--type", "process", "--overwrite"],
+                   env=env, cwd=project, check=True, capture_output=True, timeout=300)
+    deployed = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=project,
+                              capture_output=True, text=True, timeout=600)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+
+    async def read() -> dict:
+        async with get_client() as client:
+            return {d.name: d for d in await client.read_deployments()}
+
+    found = asyncio.run(read())
+    config = yaml.safe_load((project / "prefect.yaml").read_text())
+    for item in config["deployments"]:
+        deployment = found[item["name"]]
+        assert deployment.entrypoint == item["entrypoint"]
+        assert deployment.pull_steps == [
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(project.resolve())}}
+        ]
+        assert all(schedule.active for schedule in deployment.schedules)
+
+    # what a worker does: change into the recorded directory, load the entrypoint
+    worker = subprocess.run(
+        [sys.executable, "-c",
+         "import os; from prefect.flows import load_flow_from_entrypoint; from asp_telemetry import paths;"
+         f"os.chdir({str(project)!r}); flow = load_flow_from_entrypoint('flows/pipeline.py:pipeline');"
+         "print(flow.name, *paths.project())"],
+        env=env, cwd="/", capture_output=True, text=True, timeout=300,
+    )
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.split() == ["pipeline", str(project.resolve()), "configured"]

@@ -151,7 +151,8 @@ def run_build(
     """Run `dbt build [dbt_args]` on the database `info` and collect every node's result.
 
     dbt_args pass through unchanged (--select, --full-refresh, --vars, --target-path, ...).
-    dbt's own log goes to logs/dbt.log; on stdout only when show_dbt_log. on_progress(done,
+    dbt's own log goes to logs/dbt.log (the project's; $ASP_HOME/dbt/logs for the installed
+    project), on stdout only when show_dbt_log. on_progress(done,
     total, node name) is called as nodes finish.
     """
     args = list(dbt_args)
@@ -182,6 +183,12 @@ def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Ca
 
     project_dir = str(paths.project_dir())
     args = [*command, "--project-dir", project_dir, "--profiles-dir", project_dir]
+    state = paths.dbt_state_dirs()
+    if state is not None:  # the installed project is read-only: dbt writes under ASP_HOME
+        for option, variable, directory in zip(("--target-path", "--log-path"), ("DBT_TARGET_PATH", "DBT_LOG_PATH"),
+                                               state):
+            if variable not in os.environ and not any(arg.split("=")[0] == option for arg in command):
+                args += [option, str(directory)]
     with _database_environment(info):
         return dbtRunner(callbacks=list(callbacks)).invoke(args)
 

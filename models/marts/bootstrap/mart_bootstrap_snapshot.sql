@@ -171,7 +171,7 @@ final as (
         evaluated.tasks_completed >= evaluated.tasks_required_for_graduation
         and evaluated.meets_target as graduation_criteria_met,
         format(
-            '%s of %s tasks; %s %s %s the target %s (%s)',
+            '%s tasks completed, %s needed to graduate; %s %s %s the target %s (%s)',
             evaluated.tasks_completed, evaluated.tasks_required_for_graduation, evaluated.primary_metric_name,
             round(evaluated.metric_value, 2), case when evaluated.meets_target then 'meets' else 'misses' end,
             trim_scale(evaluated.primary_metric_target), replace(evaluated.direction, '_', ' ')

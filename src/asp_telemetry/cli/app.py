@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -52,6 +52,28 @@ def quiet_prefect(keep_logs: bool = False) -> None:
     if not keep_logs:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from asp_telemetry import __version__, paths
+
+        try:
+            directory, kind = paths.project()
+            where = f"project: {directory} ({kind})"
+        except AspError as exc:
+            where = f"no project: {exc}"
+        print(f"asp-telemetry {__version__}, {where}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Telemetry and PSP analytics for AI-agent software pipelines."""
 
 
 def main() -> None:

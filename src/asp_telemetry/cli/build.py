@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def build(
     ctx: typer.Context,
     show_dbt_log: Annotated[
-        bool, typer.Option("--show-dbt-log", help="Print dbt's own log (it always goes to logs/dbt.log).")
+        bool, typer.Option("--show-dbt-log", help="Print dbt's own log (it always goes to the project's logs/dbt.log).")
     ] = False,
     changed_only: Annotated[
         bool, typer.Option("--changed-only", help="Only what changed since the last such build, as the "
@@ -84,4 +84,8 @@ def _first_lines(message: str | None, limit: int = 12) -> list[str]:
     if not message:
         return []
     lines = message.strip().splitlines()
-    return lines[:limit] + ([f"... ({len(lines) - limit} more lines in logs/dbt.log)"] if len(lines) > limit else [])
+    if len(lines) <= limit:
+        return lines
+    from asp_telemetry import paths
+
+    return [*lines[:limit], f"... ({len(lines) - limit} more lines in {paths.dbt_log_file()})"]

@@ -19,9 +19,9 @@ def demo(
     quiet_prefect()
     from asp_telemetry.cli.estimate import print_estimate
     from asp_telemetry.cli.summary import print_marts_summary, print_pipeline_result
+    from asp_telemetry.flows.pipeline import pipeline
     from asp_telemetry.report import data as report_data
     from asp_telemetry.report import write_report
-    from flows.pipeline import pipeline
 
     with console.status("starting the database and applying the schema"):
         info = demo_lib.prepare_database()

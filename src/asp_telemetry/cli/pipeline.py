@@ -39,7 +39,7 @@ def run(
     quiet_prefect()
     use_inbox(inbox)
     from asp_telemetry.cli.summary import print_pipeline_result
-    from flows.pipeline import pipeline
+    from asp_telemetry.flows.pipeline import pipeline
 
     result = pipeline(
         inbox_dir=None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
@@ -102,7 +102,7 @@ def serve(
         collector.start_in_thread()
         collector.wait_started()
         console.print(f"collecting OTLP/HTTP traces on http://{collect_listen}/v1/traces", highlight=False)
-    from flows.serve import serve_flows
+    from asp_telemetry.flows.serve import serve_flows
 
     try:
         serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,

@@ -10,8 +10,8 @@ from rich.table import Table
 from asp_telemetry.cli.app import console
 
 if TYPE_CHECKING:
+    from asp_telemetry.flows.pipeline import PipelineResult
     from asp_telemetry.report.data import ReportData
-    from flows.pipeline import PipelineResult
 
 
 def _fmt(value: Any, kind: str = "") -> str:

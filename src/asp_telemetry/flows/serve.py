@@ -4,19 +4,20 @@ Teams with a Prefect server can deploy the same flows to a work pool with prefec
 from __future__ import annotations
 
 from prefect import serve
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, Interval
 
 from asp_telemetry.errors import InvalidInput
-from flows.bootstrap_snapshot import bootstrap_snapshot
-from flows.ingest import ingest
-from flows.transform import transform
-from flows.write_back import write_back
+from asp_telemetry.flows.bootstrap_snapshot import bootstrap_snapshot
+from asp_telemetry.flows.ingest import ingest
+from asp_telemetry.flows.transform import transform
+from asp_telemetry.flows.write_back import write_back
 
 DEFAULT_INGEST_INTERVAL_S = 300
 DEFAULT_TRANSFORM_CRON = "0 * * * *"
 DEFAULT_SNAPSHOT_CRON = "0 2 * * *"
 DEFAULT_WRITE_BACK_CRON = "30 * * * *"
+MODULE = EntrypointType.MODULE_PATH
 
 
 def deployments(
@@ -26,17 +27,19 @@ def deployments(
     snapshot_cron: str = DEFAULT_SNAPSHOT_CRON,
     write_back_cron: str = DEFAULT_WRITE_BACK_CRON,
 ) -> list[RunnerDeployment]:
-    """The scheduled deployments (cron schedules in UTC)."""
+    """The scheduled deployments (cron schedules in UTC). Their entrypoints are module paths
+    (asp_telemetry.flows.ingest.ingest): the installed package, wherever it is."""
     if ingest_interval_s < 1:
         raise InvalidInput(f"--ingest-every must be at least 1 second (got {ingest_interval_s})")
     return [
         ingest.to_deployment(name="asp-ingest", schedules=[Interval(ingest_interval_s)],
-                             parameters={"inbox_dir": inbox_dir}),
+                             parameters={"inbox_dir": inbox_dir}, entrypoint_type=MODULE),
         transform.to_deployment(name="asp-transform", schedules=[Cron(transform_cron, timezone="UTC")],
-                                parameters={"changed_only": True}),
+                                parameters={"changed_only": True}, entrypoint_type=MODULE),
         bootstrap_snapshot.to_deployment(name="asp-bootstrap-snapshot",
-                                         schedules=[Cron(snapshot_cron, timezone="UTC")]),
-        write_back.to_deployment(name="asp-write-back", schedules=[Cron(write_back_cron, timezone="UTC")]),
+                                         schedules=[Cron(snapshot_cron, timezone="UTC")], entrypoint_type=MODULE),
+        write_back.to_deployment(name="asp-write-back", schedules=[Cron(write_back_cron, timezone="UTC")],
+                                 entrypoint_type=MODULE),
     ]
 
 
