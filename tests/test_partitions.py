@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from support import cli_environment, run_cli
 
 from asp_telemetry import build, connection, loading, migrations, retention
 from asp_telemetry.connection import ConnectionInfo
@@ -129,7 +130,7 @@ def test_retention_drops_exactly_the_weeks_older_than_the_period(db, tmp_path):
     assert all(name not in _partitions(db) for name in (p.name for p in done.partitions))
     with connection.connect(db) as conn:
         assert min(start for _, start, _ in retention.weekly_partitions(conn)) > cutoff - timedelta(weeks=1)
-    assert done.keys == 2 and done.rejects == 1
+    assert done.identities == 2 and done.rejects == 1
     assert _rows(db, "select count(*) from raw.cost_record_keys") == [(3,)]
     assert f"dropped {len(done.partitions)} weeks" in done.line() and "(2 rows)" in done.line()
 
@@ -164,3 +165,32 @@ def test_the_marts_keep_the_dropped_weeks_until_a_full_refresh(make_database, tm
     assert _rows(info, executions) == [("T-NEW",), ("T-OLD",)]
     assert build.run_build(info, ["--full-refresh", "--exclude-resource-type", "unit_test"]).success
     assert _rows(info, executions) == [("T-NEW",)]
+
+
+def test_db_retain_on_the_command_line(db, tmp_path):
+    _load(db, tmp_path / "c.jsonl", [_cost("T-OLD", NOW - timedelta(days=100)), _cost("T-NEW", NOW)])
+    env = cli_environment(db)
+    preview = run_cli("db", "retain", "--older-than", "30d", "--dry-run", env=env)
+    assert preview.stdout.startswith("would drop ") and "(1 rows)" in preview.stdout
+    assert _rows(db, "select count(*) from raw.agent_cost_vector") == [(2,)]
+    done = run_cli("db", "retain", "--older-than", "30d", env=env)
+    assert done.stdout.startswith("dropped ")
+    assert _rows(db, "select task_id from raw.agent_cost_vector") == [("T-NEW",)]
+    refused = run_cli("db", "retain", "--older-than", "3 months", env=env, check=False)
+    assert refused.returncode != 0 and "not a retention period: '3 months'" in refused.stderr
+
+
+def test_the_retention_flow_applies_the_configured_policy(prefect_server, db, tmp_path, use_database, monkeypatch):
+    from asp_telemetry.flows.retention import retention as retention_flow
+
+    use_database(db)
+    _load(db, tmp_path / "c.jsonl", [_cost("T-OLD", NOW - timedelta(days=100)), _cost("T-NEW", NOW)])
+    monkeypatch.delenv("ASP_RETENTION", raising=False)
+    assert retention_flow() is None
+    assert _rows(db, "select count(*) from raw.agent_cost_vector") == [(2,)]
+    monkeypatch.setenv("ASP_RETENTION", "30d")
+    result = retention_flow()
+    assert result.rows == 1
+    assert _rows(db, "select task_id from raw.agent_cost_vector") == [("T-NEW",)]
+    with pytest.raises(ValueError, match="not a retention period"):
+        retention_flow(older_than="soon")

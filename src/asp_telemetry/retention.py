@@ -51,7 +51,7 @@ class RetentionResult(BaseModel):
     dry_run: bool
     partitions: list[DroppedPartition] = []
     default_rows: int = 0  # rows of the default partition older than the cut-off
-    keys: int = 0
+    identities: int = 0  # of dropped rows, removed from raw.cost_record_keys
     rejects: int = 0
     loads: int = 0
 
@@ -98,7 +98,7 @@ def retain(info: ConnectionInfo, older_than: timedelta, dry_run: bool = False,
                 continue
             conn.execute(sql.SQL("alter table raw.agent_cost_vector detach partition {}").format(table))
             conn.execute(sql.SQL("drop table {}").format(table))
-            result.keys += conn.execute(
+            result.identities += conn.execute(
                 'delete from raw.cost_record_keys where "timestamp" >= %s and "timestamp" < %s', [starts, ends]
             ).rowcount
         older = {"cutoff": cutoff}
@@ -118,7 +118,7 @@ def retain(info: ConnectionInfo, older_than: timedelta, dry_run: bool = False,
             " forgotten as (delete from raw.cost_record_keys k using gone where k.record_key = gone.record_key"
             " returning 1)"
             " select (select count(*) from gone), (select count(*) from forgotten)", older).fetchone()
-        result.default_rows, result.keys = default_rows, result.keys + keys
+        result.default_rows, result.identities = default_rows, result.identities + keys
         result.rejects = conn.execute(
             "delete from raw.rejected_records where rejected_at < %(cutoff)s", older).rowcount
         result.loads = conn.execute(
