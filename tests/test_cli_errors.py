@@ -1,6 +1,6 @@
-"""What the CLI does with an exception: an error meant for the user (AspError, and the
-loader's own user errors) is one line on stderr and exit status 1; anything else is a bug
-and keeps its traceback."""
+"""What the CLI does with an exception: an error meant for the user (the AspError family, the
+loader's own user errors among them) is one line on stderr and exit status 1; anything else
+is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import typer
 from typer.testing import CliRunner
 
 from asp_telemetry.cli.app import handle_errors
-from asp_telemetry.errors import AspError, InvalidInput, NotBuilt
-from asp_telemetry.loading import FormatError
+from asp_telemetry.errors import AspError, InvalidInput, NotBuilt, SchemaNotReady
+from asp_telemetry.loading import FormatError, UnreadableInput
 
 RAISED = {
     "invalid": InvalidInput("--tasks must be at least 1 (got 0)"),
@@ -51,3 +51,8 @@ def test_a_bug_is_not_dressed_as_a_user_error(kind):
 def test_user_errors_are_still_the_built_in_exceptions_they_refine():
     assert isinstance(RAISED["invalid"], ValueError) and isinstance(RAISED["invalid"], AspError)
     assert isinstance(RAISED["not-built"], LookupError)
+
+
+@pytest.mark.parametrize("error", [FormatError, UnreadableInput, SchemaNotReady])
+def test_the_loaders_user_errors_are_asp_errors(error):
+    assert issubclass(error, AspError) and issubclass(error, ValueError)

@@ -21,8 +21,8 @@ from load_support import count, query
 
 from asp_telemetry import connection, loading
 from asp_telemetry.loading import vocabulary
+from asp_telemetry.loading.batcher import Batcher
 from asp_telemetry.loading.formats import FormatError, Item, csv, langfuse, native, otlp
-from asp_telemetry.loading.loader import Batcher
 from asp_telemetry.loading.records import RecordValidator
 
 TIME_LIMIT = loading.Limits(max_record_bytes=4096, max_document_bytes=1 << 20, time_limit_s=600)

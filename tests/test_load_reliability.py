@@ -346,8 +346,8 @@ def test_a_gzip_of_one_enormous_line_costs_one_reject(db, tmp_path):
 
 def test_a_batch_is_bounded_in_records_and_in_bytes(tmp_path):
     from asp_telemetry.loading import vocabulary
+    from asp_telemetry.loading.batcher import Batcher
     from asp_telemetry.loading.formats import native
-    from asp_telemetry.loading.loader import Batcher
     from asp_telemetry.loading.records import RecordValidator
 
     small = json.dumps(task("T-S")).encode()

@@ -53,3 +53,7 @@ class PipelineBusy(AspError, RuntimeError):
 
 class BuildFailed(AspError, RuntimeError):
     """dbt could not build, or a model or test failed; the message names them."""
+
+
+class SchemaNotReady(AspError, ValueError):
+    """The database lacks the tables a command needs (migrations not applied)."""

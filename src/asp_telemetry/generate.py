@@ -27,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from asp_telemetry.errors import InvalidInput
+from asp_telemetry.execution import Execution
 
 PIPELINE = ("Planning", "Design", "DesignReview", "Code", "CodeReview", "Test", "Postmortem")
 PHASE_ORDER = {role: order for order, role in enumerate(PIPELINE, start=1)}
@@ -245,34 +246,24 @@ class _TaskSimulator:
         tool_calls = _poisson(rng, TOOL_CALLS_PER_UNIT[role] * self.actual_complexity * work)
 
         started = clock + timedelta(seconds=rng.uniform(0.05, 3.0))
-        base = {
-            "record": "agent_cost_vector",
-            "timestamp": _iso(started),
-            "task_id": self.task_id,
-            "project_id": self.project_id,
-            "agent_role": role,
-            "agent_version": AGENT_VERSIONS[role],
-            "agent_iteration": iteration,
-            "llm_model": model.name,
-            "llm_provider": model.provider,
-            "metadata": {"execution_id": f"{self.task_id}-E{self.execution_number:02d}"},
-        }
-        metrics = [
-            ("Latency", round(latency, 2), "ms"),
-            ("Tokens_In", tokens_in, "tokens"),
-            ("Tokens_Out", tokens_out, "tokens"),
-            ("API_Cost", round(cost, 4), "USD"),
-        ]
-        if tool_calls:
-            metrics.append(("Tool_Calls", tool_calls, "count"))
-        if retries:
-            metrics.append(("Retries", retries, "count"))
-        if role in ("Code", "Test") and rng.random() < 0.25:
-            metrics.append(("Memory_Usage", round(rng.uniform(180, 900), 1), "MB"))
-        records = [
-            {**base, "metric_type": name, "metric_value": value, "metric_unit": unit}
-            for name, value, unit in metrics
-        ]
+        records = Execution(
+            task_id=self.task_id,
+            agent_role=role,
+            execution_id=f"{self.task_id}-E{self.execution_number:02d}",
+            timestamp=_iso(started),
+            project_id=self.project_id,
+            agent_version=AGENT_VERSIONS[role],
+            agent_iteration=iteration,
+            llm_model=model.name,
+            llm_provider=model.provider,
+            latency_ms=round(latency, 2),
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=round(cost, 4),
+            tool_calls=tool_calls or None,
+            retries=retries or None,
+            memory_mb=round(rng.uniform(180, 900), 1) if role in ("Code", "Test") and rng.random() < 0.25 else None,
+        ).cost_rows()
         return started + timedelta(milliseconds=latency), records
 
     def _remove_defects(self, phase: str, clock: datetime, present: list[dict]):

@@ -12,8 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from asp_telemetry.errors import AspError
-from asp_telemetry.loading import FormatError, UnreadableInput
-from asp_telemetry.loading.loader import SchemaNotReady
 
 app = typer.Typer(
     name="asp-telemetry",
@@ -25,10 +23,6 @@ app = typer.Typer(
 console = Console()
 error_console = Console(stderr=True)
 
-# Errors a user can act on: printed as one clear message, exit status 1. Anything else is a
-# bug and keeps its traceback. The loader's own user errors are listed by class until the
-# loader raises AspError too.
-USER_ERRORS: tuple[type[BaseException], ...] = (AspError, FormatError, UnreadableInput, SchemaNotReady)
 
 F = TypeVar("F", bound=Callable)
 
@@ -38,7 +32,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except USER_ERRORS as exc:
+        except AspError as exc:  # meant for the user: one clear message; anything else is a bug
             error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 

@@ -3,7 +3,7 @@
 One thread takes the spans of acknowledged requests (and, at start, of the spool a previous
 run left), holds each trace until it is whole (hold.py), and every `flush_s` loads the traces
 ready since the last time as one load per ingest token, through the file loader
-(loading.loader.SourceLoader): the same mapping (formats/otlp.py), validation, identities and
+(loading.source_loader.SourceLoader): the same mapping (formats/otlp.py), validation, identities and
 rejects as `asp-telemetry load`. A request's spool segment goes once all its traces are
 loaded. A load that fails (the database is down) is retried at the next flush, whatever was
 committed of it is recognised then (identities), and the spool keeps the requests meanwhile.
@@ -26,11 +26,12 @@ from asp_telemetry.collector.hold import HeldTrace, LateSpans, Request, TraceHol
 from asp_telemetry.collector.metrics import Metrics
 from asp_telemetry.collector.spool import Frame, Spool
 from asp_telemetry.connection import ConnectionInfo
-from asp_telemetry.loading import vocabulary
+from asp_telemetry.loading import ledger, vocabulary
 from asp_telemetry.loading.formats import Item, dumps_original
 from asp_telemetry.loading.formats.otlp import Span, request_spans, trace_items
-from asp_telemetry.loading.loader import LOST_CONNECTION, LoadSummary, SourceLoader, close_ledger
 from asp_telemetry.loading.records import RecordValidator
+from asp_telemetry.loading.source_loader import LOST_CONNECTION, SourceLoader
+from asp_telemetry.loading.summary import LoadSummary
 
 log = logging.getLogger("asp_telemetry.collector")
 
@@ -253,7 +254,7 @@ class Ingestor(threading.Thread):
                 summary.status, summary.error = "interrupted", "interrupted"
                 raise
             finally:
-                close_ledger(self.info, loader.control, summary, "otlp", None, None)
+                ledger.finish(self.info, loader.control, summary, "otlp", None, None)
         except Exception as exc:  # noqa: BLE001 - the spool keeps the requests: retried at the next flush
             self.error = f"loading failed ({type(exc).__name__}: {exc}); retrying"
             log.warning("collector: %s", self.error)

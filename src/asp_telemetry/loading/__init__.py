@@ -16,22 +16,15 @@ from typing import Any
 import psycopg
 
 from asp_telemetry.connection import ConnectionInfo
-from asp_telemetry.loading import vocabulary
-from asp_telemetry.loading.formats import FORMATS, FormatError, Item
-from asp_telemetry.loading.loader import (
-    DEFAULT_BATCH_ROWS,
-    DEFAULT_MAX_DOCUMENT_BYTES,
-    DEFAULT_MAX_RECORD_BYTES,
-    LOST_CONNECTION,
-    FileLoadSummary,
-    Limits,
-    LoadSummary,
-    Progress,
-    SourceLoader,
-    close_ledger,
-)
+from asp_telemetry.loading import ledger, vocabulary
+from asp_telemetry.loading.batcher import DEFAULT_BATCH_ROWS
+from asp_telemetry.loading.formats import FormatError, Item, registry
+from asp_telemetry.loading.formats.registry import FORMATS
+from asp_telemetry.loading.limits import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_RECORD_BYTES, Limits
 from asp_telemetry.loading.records import TABLES, RecordValidator
+from asp_telemetry.loading.source_loader import LOST_CONNECTION, SourceLoader
 from asp_telemetry.loading.sources import UnreadableInput, expand
+from asp_telemetry.loading.summary import FileLoadSummary, LoadSummary, Progress
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -51,12 +44,11 @@ __all__ = [
 
 
 def _check_options(format: str | None, table: str | None) -> None:
-    if format is not None and format not in FORMATS:
-        raise FormatError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    needs_table = format is not None and registry.get(format).needs_table
     if table is not None and table not in TABLES:
         raise FormatError(f"unknown table {table!r}: use one of {', '.join(TABLES)}")
-    if format == "csv" and table is None:
-        raise FormatError(f"--format csv needs --table (one of {', '.join(TABLES)})")
+    if needs_table and table is None:
+        raise FormatError(f"--format {format} needs --table (one of {', '.join(TABLES)})")
 
 
 def load_paths(
@@ -112,5 +104,5 @@ def load_records(
             summary.status, summary.error = "interrupted", "interrupted"
             raise
         finally:
-            close_ledger(info, loader.control, summary, "records", None, None)
+            ledger.finish(info, loader.control, summary, "records", None, None)
     return summary

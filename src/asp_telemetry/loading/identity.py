@@ -18,14 +18,14 @@ from typing import Any
 
 import orjson
 
+from asp_telemetry.execution import ONCE_PER_EXECUTION
 from asp_telemetry.loading import jsontext
 
-# The metrics an execution reports once (totals of the execution). A second report of one of
-# them for the same execution is the same row, whatever its value, so that re-exported spans
-# (which may round differently) never count twice. Every other metric type (Memory_Usage and
+# A metric an execution reports once (a total: execution.py says which) is the same row
+# whatever its value when reported again for the same execution, so that re-exported spans
+# (which may round differently) never count twice. Any other metric type (Memory_Usage and
 # the types a team adds to seeds/metric_types.csv) may be observed several times in one
 # execution: each distinct observation is a row, and only an identical one is a duplicate.
-ONCE_PER_EXECUTION = frozenset({"Latency", "Tokens_In", "Tokens_Out", "API_Cost", "Tool_Calls", "Retries"})
 
 _SCALE_4 = Decimal("0.0001")
 _UTC = UTC

@@ -10,7 +10,15 @@ whose process died or whose connection was lost, and the next load marks it `int
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import psycopg
+
+from asp_telemetry.connection import ConnectionInfo, connect
+from asp_telemetry.loading.rejects import storable
+
+if TYPE_CHECKING:
+    from asp_telemetry.loading.summary import LoadSummary
 
 # The first key of the two-key advisory locks on ledger rows ("asp_" in ASCII, within 31 bits;
 # migration 0007's raw.interrupt_abandoned_loads() names the same number); the second is the
@@ -51,9 +59,31 @@ def mark_abandoned(conn: psycopg.Connection) -> int:
     return conn.execute("select raw.interrupt_abandoned_loads()").fetchone()[0]
 
 
-def loads_of(conn: psycopg.Connection, content_sha256: str) -> list[tuple]:
-    """Earlier loads of the same bytes, under any name: (load_id, source, status, finished_at)."""
-    return conn.execute(
-        "select load_id, source, status, finished_at from raw.loads where content_sha256 = %s order by load_id",
-        [content_sha256],
-    ).fetchall()
+def finish(info: ConnectionInfo, conn: psycopg.Connection | None, summary: LoadSummary, format: str | None,
+           content_sha256: str | None, size_bytes: int | None) -> None:
+    """Close the load's ledger row; through a new connection if the load's own was lost. If
+    the database cannot be reached at all, the row stays `running` without its lock, and the
+    next load marks it interrupted."""
+    if summary.load_id is None:
+        return
+    if not summary.conserved and summary.error is None:
+        accounted = summary.loaded + summary.updated + summary.duplicates + summary.rejected
+        summary.error = (
+            f"{summary.read} records read but {accounted} accounted for: this is a bug in the loader, please report it"
+        )
+    values = dict(
+        status=summary.status, format=format, content_sha256=content_sha256, size_bytes=size_bytes,
+        read=summary.read, loaded=summary.loaded, updated=summary.updated, duplicates=summary.duplicates,
+        rejected=summary.rejected, error=storable(summary.error) if summary.error else None,
+    )
+    if conn is not None and not conn.closed and not conn.broken:
+        try:
+            close_load(conn, summary.load_id, **values)
+            return
+        except psycopg.OperationalError:
+            pass
+    try:
+        with connect(info, autocommit=True) as fresh:
+            close_load(fresh, summary.load_id, **values)
+    except Exception:  # noqa: BLE001 - best effort: the next load marks the row interrupted
+        pass

@@ -1,4 +1,4 @@
-"""Pydantic v2 models of the four raw record types and of a rejected record.
+"""Pydantic v2 models of the four raw record types.
 
 Each record type is a TypedDict that mirrors its raw table's columns and constraints (lengths,
 NOT NULL, CHECKs, integer and numeric ranges); `RecordValidator` adds the seeds' vocabularies
@@ -14,11 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from asp_telemetry.loading.formats import readable
-from asp_telemetry.loading.types import TIMESTAMP_RANGE, Boolean, Timestamp, integer, numeric
+from asp_telemetry.loading.types import TIMESTAMP_RANGE, Boolean, Default, Timestamp, integer, numeric
 from asp_telemetry.loading.vocabulary import Vocabulary
 
 TABLES = ("agent_cost_vector", "defect_log", "task_metadata", "bootstrap_metrics")
@@ -46,13 +45,13 @@ class AgentCostVectorRecord(TypedDict):
 
     __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]
     record: Literal["agent_cost_vector"]
-    timestamp: NotRequired[Timestamp | None]
+    timestamp: NotRequired[Annotated[Timestamp | None, Default("now()")]]
     task_id: _text(100, required=True)
     subtask_id: NotRequired[_text(100) | None]
     project_id: NotRequired[_text(100) | None]
     agent_role: _text(50, required=True)
     agent_version: NotRequired[_text(20) | None]
-    agent_iteration: NotRequired[integer(1) | None]
+    agent_iteration: NotRequired[Annotated[integer(1) | None, Default("1")]]
     metric_type: _text(50, required=True)
     metric_value: _numeric(15, 4, minimum=Decimal(0))
     metric_unit: NotRequired[_text(20)]
@@ -67,7 +66,7 @@ class DefectLogRecord(TypedDict):
     __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]
     record: Literal["defect_log"]
     defect_id: _text(50, required=True)
-    created_at: NotRequired[Timestamp | None]
+    created_at: NotRequired[Annotated[Timestamp | None, Default("now()")]]
     resolved_at: NotRequired[Timestamp | None]
     task_id: _text(100, required=True)
     project_id: NotRequired[_text(100) | None]
@@ -82,9 +81,9 @@ class DefectLogRecord(TypedDict):
     description: _text(required=True)
     root_cause: NotRequired[str | None]
     resolution_notes: NotRequired[str | None]
-    flagged_by_agent: NotRequired[Boolean | None]
-    validated_by_human: NotRequired[Boolean | None]
-    false_positive: NotRequired[Boolean | None]
+    flagged_by_agent: NotRequired[Annotated[Boolean | None, Default("false")]]
+    validated_by_human: NotRequired[Annotated[Boolean | None, Default("false")]]
+    false_positive: NotRequired[Annotated[Boolean | None, Default("false")]]
     metadata: NotRequired[JsonObject | None]
 
 
@@ -94,7 +93,7 @@ class TaskMetadataRecord(TypedDict):
     __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]
     record: Literal["task_metadata"]
     task_id: _text(100, required=True)
-    created_at: NotRequired[Timestamp | None]
+    created_at: NotRequired[Annotated[Timestamp | None, Default("now()")]]
     started_at: NotRequired[Timestamp | None]
     completed_at: NotRequired[Timestamp | None]
     project_id: NotRequired[_text(100) | None]
@@ -106,13 +105,13 @@ class TaskMetadataRecord(TypedDict):
     actual_complexity: NotRequired[NonNegativeInt32 | None]
     estimated_cost_vector_json: NotRequired[JsonObject | None]
     actual_cost_vector_json: NotRequired[JsonObject | None]
-    defect_count: NotRequired[NonNegativeInt32 | None]
+    defect_count: NotRequired[Annotated[NonNegativeInt32 | None, Default("0")]]
     defect_density: NotRequired[_numeric(5, 3, minimum=Decimal(0)) | None]
     components_affected: NotRequired[list[str] | None]
     bootstrap_phase: NotRequired[_text(20) | None]
-    human_reviewed: NotRequired[Boolean | None]
+    human_reviewed: NotRequired[Annotated[Boolean | None, Default("false")]]
     human_corrections_json: NotRequired[JsonValue | None]
-    status: NotRequired[Literal[TASK_STATUSES] | None]  # type: ignore[valid-type]
+    status: NotRequired[Annotated[Literal[TASK_STATUSES] | None, Default("'pending'")]]  # type: ignore[valid-type]
     metadata: NotRequired[JsonObject | None]
 
 
@@ -121,7 +120,7 @@ class BootstrapMetricsRecord(TypedDict):
 
     __pydantic_config__ = _RECORD_CONFIG  # type: ignore[misc]
     record: Literal["bootstrap_metrics"]
-    measured_at: NotRequired[Timestamp | None]
+    measured_at: NotRequired[Annotated[Timestamp | None, Default("now()")]]
     measurement_period_start: Timestamp
     measurement_period_end: Timestamp
     capability_name: _text(50, required=True)
@@ -132,7 +131,7 @@ class BootstrapMetricsRecord(TypedDict):
     primary_metric_value: _numeric(10, 4)
     primary_metric_target: _numeric(10, 4)
     secondary_metrics_json: NotRequired[JsonObject | None]
-    graduation_criteria_met: NotRequired[Boolean | None]
+    graduation_criteria_met: NotRequired[Annotated[Boolean | None, Default("false")]]
     graduation_notes: NotRequired[str | None]
     metadata: NotRequired[JsonObject | None]
 
@@ -143,23 +142,6 @@ RECORD_TYPES: dict[str, type] = {
     "task_metadata": TaskMetadataRecord,
     "bootstrap_metrics": BootstrapMetricsRecord,
 }
-
-
-class RejectedRecord(BaseModel):
-    """Input the loader refused (raw.rejected_records): the exact bytes it was read from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    position: str
-    line_number: int | None = None
-    record_type: str | None = None
-    reason: str
-    original_bytes: bytes
-
-    @property
-    def original_text(self) -> str:
-        return readable(self.original_bytes)
 
 
 class RecordError(ValueError):
@@ -189,14 +171,7 @@ class RecordValidator:
         # `describe` turns it into the reject's reason).
         self.validate_json_fast = self._adapter.validator.validate_json
 
-    # -- the two entry points ---------------------------------------------------------------
-    def validate_json(self, text: bytes | str) -> dict[str, Any]:
-        """Parse and validate one native JSON line; raises RecordError with the reason."""
-        try:
-            return self._adapter.validate_json(text)
-        except ValidationError as exc:
-            raise RecordError(describe(exc)) from None
-
+    # -- the entry point (native lines on the hot path: validate_json_fast) ------------------
     def validate(self, record: dict[str, Any]) -> dict[str, Any]:
         """Validate one record given as a dict with its "record" key."""
         try:

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from asp_telemetry.errors import AspError
+
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
 READ_BUFFER = 1 << 20
 STDIN = "-"
 
 
-class UnreadableInput(ValueError):
+class UnreadableInput(AspError, ValueError):
     """An input that cannot be read at all (missing, a directory with nothing in it, not
     gzip although it says so): nothing of it was loaded."""
 

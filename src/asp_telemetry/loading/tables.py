@@ -13,9 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from types import UnionType
+from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 from asp_telemetry.loading import identity, jsontext
+from asp_telemetry.loading.records import (
+    AgentCostVectorRecord,
+    BootstrapMetricsRecord,
+    DefectLogRecord,
+    TaskMetadataRecord,
+)
+from asp_telemetry.loading.types import Default
 
 JSON = "jsonb"
 # Column defaults the COPY fast path fills in itself (now() is left to the database).
@@ -201,16 +210,53 @@ class TableLoad:
         )
 
 
-def _text(name: str, default: str | None = None) -> Column:
-    return Column(name, "text", default)
-
-
-def _json(name: str) -> Column:
-    return Column(name, JSON, json=True)
-
-
 def _keep_unless_given(*columns: str) -> dict[str, str]:
     return {c: f'coalesce(s."{c}", t."{c}")' for c in columns}
+
+
+def _staging_type(hint: Any) -> str:
+    """The staging column type of a record field's annotation."""
+    origin = get_origin(hint)
+    if origin in (NotRequired, Required, Annotated):
+        return _staging_type(get_args(hint)[0])
+    if origin in (Union, UnionType):
+        kinds = {_staging_type(arg) for arg in get_args(hint) if arg is not type(None)}
+        if len(kinds) != 1:  # dict | list: any JSON value
+            kinds = {JSON} if kinds <= {JSON, "json list"} else kinds
+        (kind,) = kinds
+        return JSON if kind == "json list" else kind
+    if origin is Literal:
+        return "text"
+    if origin is dict:
+        return JSON
+    if origin is list:
+        return "text[]" if get_args(hint) == (str,) else "json list"
+    for python_type, kind in ((bool, "boolean"), (int, "int"), (Decimal, "numeric"), (datetime, "timestamptz"),
+                              (str, "text")):
+        if isinstance(hint, type) and issubclass(hint, python_type):
+            return kind
+    raise TypeError(f"no staging type for {hint!r}")
+
+
+def _default(hint: Any) -> str | None:
+    if get_origin(hint) in (NotRequired, Required):
+        return _default(get_args(hint)[0])
+    if get_origin(hint) is Annotated:
+        return next((m.sql for m in hint.__metadata__ if isinstance(m, Default)), None)
+    return None
+
+
+def columns_of(record_type: type) -> tuple[Column, ...]:
+    """The raw columns a record type writes, from its model (records.py): one field there is
+    one column here, in the model's order."""
+    hints = get_type_hints(record_type, include_extras=True)
+    columns = []
+    for name, hint in hints.items():
+        if name == "record":
+            continue
+        kind = _staging_type(hint)
+        columns.append(Column(name, kind, _default(hint), json=kind == JSON))
+    return tuple(columns)
 
 
 COST = TableLoad(
@@ -220,43 +266,14 @@ COST = TableLoad(
     keys_table="cost_record_keys",
     partition_column="timestamp",
     ensure_partitions="raw.ensure_cost_partitions",
-    columns=(
-        Column("timestamp", "timestamptz", "now()"),
-        _text("task_id"),
-        _text("subtask_id"),
-        _text("project_id"),
-        _text("agent_role"),
-        _text("agent_version"),
-        Column("agent_iteration", "int", "1"),
-        _text("metric_type"),
-        Column("metric_value", "numeric"),
-        _text("metric_unit"),
-        _text("llm_model"),
-        _text("llm_provider"),
-        _json("metadata"),
-    ),
+    columns=columns_of(AgentCostVectorRecord),
 )
 
 BOOTSTRAP = TableLoad(
     table="bootstrap_metrics",
     key="record_key",
     record_key=identity.bootstrap_key,
-    columns=(
-        Column("measured_at", "timestamptz", "now()"),
-        Column("measurement_period_start", "timestamptz"),
-        Column("measurement_period_end", "timestamptz"),
-        _text("capability_name"),
-        _text("capability_mode"),
-        Column("tasks_completed", "int"),
-        Column("tasks_required_for_graduation", "int"),
-        _text("primary_metric_name"),
-        Column("primary_metric_value", "numeric"),
-        Column("primary_metric_target", "numeric"),
-        _json("secondary_metrics_json"),
-        Column("graduation_criteria_met", "boolean", "false"),
-        _text("graduation_notes"),
-        _json("metadata"),
-    ),
+    columns=columns_of(BootstrapMetricsRecord),
 )
 
 _STATUS_RANK = "(case {} when 'pending' then 0 when 'in_progress' then 1 else 2 end)"
@@ -264,32 +281,10 @@ _STATUS_RANK = "(case {} when 'pending' then 0 when 'in_progress' then 1 else 2 
 TASK = TableLoad(
     table="task_metadata",
     key="task_id",
-    columns=(
-        _text("task_id"),
-        Column("created_at", "timestamptz", "now()"),
-        Column("started_at", "timestamptz"),
-        Column("completed_at", "timestamptz"),
-        _text("project_id"),
-        _text("task_type"),
-        _text("task_description"),
-        _text("requirements_text"),
-        _json("semantic_units_json"),
-        Column("estimated_complexity", "int"),
-        Column("actual_complexity", "int"),
-        _json("estimated_cost_vector_json"),
-        _json("actual_cost_vector_json"),
-        Column("defect_count", "int", "0"),
-        Column("defect_density", "numeric"),
-        Column("components_affected", "text[]"),
-        _text("bootstrap_phase"),
-        Column("human_reviewed", "boolean", "false"),
-        _json("human_corrections_json"),
-        _text("status", "'pending'"),
-        _json("metadata"),
-    ),
+    columns=columns_of(TaskMetadataRecord),
     merge={
         # The earliest creation and start, the latest completion; status never moves back
-        # (pending < in_progress < completed | failed); any other fact the record gives wins.
+        # (pending < in_progress < completed | failed).
         "created_at": "least(t.created_at, s.created_at)",
         "started_at": "least(t.started_at, s.started_at)",
         "completed_at": "greatest(t.completed_at, s.completed_at)",
@@ -297,40 +292,16 @@ TASK = TableLoad(
             f"case when s.status is not null and {_STATUS_RANK.format('s.status')} >= "
             f"{_STATUS_RANK.format('t.status')} then s.status else t.status end"
         ),
-        **_keep_unless_given(
-            "project_id", "task_type", "task_description", "requirements_text", "semantic_units_json",
-            "estimated_complexity", "actual_complexity", "estimated_cost_vector_json",
-            "actual_cost_vector_json", "defect_count", "defect_density", "components_affected",
-            "bootstrap_phase", "human_reviewed", "human_corrections_json", "metadata",
-        ),
+        # Any other fact the record gives wins.
+        **_keep_unless_given(*(c.name for c in columns_of(TaskMetadataRecord)
+                               if c.name not in ("task_id", "created_at", "started_at", "completed_at", "status"))),
     },
 )
 
 DEFECT = TableLoad(
     table="defect_log",
     key="defect_id",
-    columns=(
-        _text("defect_id"),
-        Column("created_at", "timestamptz", "now()"),
-        Column("resolved_at", "timestamptz"),
-        _text("task_id"),
-        _text("project_id"),
-        _text("defect_type"),
-        _text("severity"),
-        _text("phase_injected"),
-        _text("phase_removed"),
-        _text("component_path"),
-        _text("function_name"),
-        Column("line_number", "int"),
-        _json("effort_to_fix_json"),
-        _text("description"),
-        _text("root_cause"),
-        _text("resolution_notes"),
-        Column("flagged_by_agent", "boolean", "false"),
-        Column("validated_by_human", "boolean", "false"),
-        Column("false_positive", "boolean", "false"),
-        _json("metadata"),
-    ),
+    columns=columns_of(DefectLogRecord),
     # A defect arriving again brings its resolution: when it was resolved, how, what it cost
     # to fix, and the review verdicts. What it is (type, phases, place) stays as first recorded.
     merge=_keep_unless_given(

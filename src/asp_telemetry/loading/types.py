@@ -11,6 +11,7 @@ own (no Python call per value): native JSON Lines are validated on the loader's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -33,6 +34,14 @@ TIMESTAMP_EXPECTED = "an ISO 8601 time with a UTC offset, such as 2026-01-05T10:
 TIMESTAMP_RANGE = "a time between 0001-01-01 and 9999-12-31 in UTC"
 INTEGER_EXPECTED = "an integer"
 BOOLEAN_EXPECTED = "true or false"
+
+
+@dataclass(frozen=True)
+class Default:
+    """Annotated metadata: the column's default in the database (SQL), which a record may
+    leave to it (tables.py applies it; a test holds it to the catalogue)."""
+
+    sql: str
 
 
 class _Schema:

@@ -8,15 +8,14 @@ records are isolated; they become rejects with the database's reason and the res
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import errors
 
-from asp_telemetry.loading import identity
 from asp_telemetry.loading.formats import Item
-from asp_telemetry.loading.records import RejectedRecord
+from asp_telemetry.loading.rejects import RejectedRecord, store_rejects
 from asp_telemetry.loading.tables import TABLE_LOADS, TableLoad
 
 # Errors that mean "these rows are wrong", as opposed to "the connection or server is".
@@ -103,42 +102,6 @@ class Batch:
                 self.partition_ranges[table] = (min(given, default=None), max(given, default=None),
                                                 len(given) < len(values))
         return self
-
-
-def storable(text: str) -> str:
-    """Text PostgreSQL can store whatever it holds: no NUL, no lone surrogate (a file name or
-    a value that was not UTF-8), each shown as a backslash escape."""
-    return text.encode("utf-8", errors="backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-
-
-def reject_row(load_id: int | None, source_identity: str, reject: RejectedRecord) -> tuple:
-    text = reject.original_text  # readable: no NUL, which PostgreSQL text cannot hold
-    return (
-        load_id,
-        storable(reject.source),
-        storable(reject.position),
-        reject.line_number,
-        storable(reject.record_type) if reject.record_type else None,
-        storable(reject.reason),
-        text,
-        reject.original_bytes,
-        identity.reject_key(source_identity, reject.position, text),
-    )
-
-
-INSERT_REJECT = (
-    "insert into raw.rejected_records"
-    " (load_id, source, position, line_number, record_type, reason, original_text, original_bytes, reject_key)"
-    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (reject_key) do nothing"
-)
-
-
-def store_rejects(
-    conn: psycopg.Connection, load_id: int | None, source_identity: str, rejects: Sequence[RejectedRecord]
-) -> None:
-    if rejects:
-        with conn.cursor() as cur:
-            cur.executemany(INSERT_REJECT, [reject_row(load_id, source_identity, r) for r in rejects])
 
 
 def prepare_staging(conn: psycopg.Connection) -> None:

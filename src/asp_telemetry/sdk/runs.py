@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from asp_telemetry.execution import Execution
 from asp_telemetry.sdk import delivery, otel
 
 logger = logging.getLogger("asp_telemetry.sdk")
@@ -120,37 +121,31 @@ class AgentRun:
 
     def __call__(self) -> list[dict]:
         """The native records of this finished run (called on the writer thread)."""
-        metadata: dict[str, Any] = {
-            "execution_id": otel.span_id(self.span) if self.span is not None else uuid.uuid4().hex,
-            "source": "asp-telemetry-sdk",
-        }
+        metadata: dict[str, Any] = {"source": "asp-telemetry-sdk"}
         if self.error_type:
             metadata["error_type"] = self.error_type
         if self.tool_names:
             metadata["tool_names"] = self.tool_names
-        base = {
-            "record": "agent_cost_vector",
-            "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
-            "task_id": self.task_id,
-            "subtask_id": self.subtask_id,
-            "project_id": self.project_id,
-            "agent_role": self.role,
-            "agent_version": self.version,
-            "agent_iteration": self.iteration,
-            "llm_model": self.model,
-            "llm_provider": self.provider,
-            "metadata": metadata,
-        }
-        metrics: list[tuple[str, float, str]] = [("Latency", round(self.latency_ms, 4), "ms")]
-        if self.tokens_in or self.tokens_out:
-            metrics += [("Tokens_In", self.tokens_in, "tokens"), ("Tokens_Out", self.tokens_out, "tokens")]
-        if self.cost_usd is not None:
-            metrics.append(("API_Cost", round(self.cost_usd, 4), "USD"))
-        if self.tool_calls:
-            metrics.append(("Tool_Calls", self.tool_calls, "count"))
-        if self.metrics:
-            metrics += self.metrics
-        return [{**base, "metric_type": t, "metric_value": v, "metric_unit": u} for t, v, u in metrics]
+        tokens = self.tokens_in or self.tokens_out  # no usage recorded: no token rows
+        return Execution(
+            task_id=self.task_id,
+            agent_role=self.role,
+            execution_id=otel.span_id(self.span) if self.span is not None else uuid.uuid4().hex,
+            timestamp=datetime.fromtimestamp(self.started_at, UTC).isoformat(),
+            subtask_id=self.subtask_id,
+            project_id=self.project_id,
+            agent_version=self.version,
+            agent_iteration=self.iteration,
+            llm_model=self.model,
+            llm_provider=self.provider,
+            metadata=metadata,
+            latency_ms=round(self.latency_ms, 4),
+            tokens_in=self.tokens_in if tokens else None,
+            tokens_out=self.tokens_out if tokens else None,
+            cost_usd=None if self.cost_usd is None else round(self.cost_usd, 4),
+            tool_calls=self.tool_calls or None,
+            other_metrics=self.metrics or [],
+        ).cost_rows()
 
 
 def _non_negative(value: Any, name: str) -> bool:

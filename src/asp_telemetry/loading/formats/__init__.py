@@ -1,6 +1,7 @@
 """Input formats. Each parser streams `Item`s: one native line, one CSV row, one agent
 execution or defect from OTLP or Langfuse, or an error at a position, always with the
-original bytes so that a reject can be stored exactly as it was read."""
+original bytes so that a reject can be stored exactly as it was read. The formats, their
+detection and their parsers are listed once, in `registry`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import orjson
 
-FORMATS = ("native", "csv", "otlp", "langfuse")
+from asp_telemetry.errors import AspError
 
 
 @dataclass(slots=True)
@@ -53,5 +54,5 @@ def readable(data: bytes) -> str:
     return data.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
 
 
-class FormatError(ValueError):
+class FormatError(AspError, ValueError):
     """The input is not in the format it was read as (a whole-file problem, not one record)."""

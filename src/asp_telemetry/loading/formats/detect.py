@@ -1,4 +1,5 @@
-"""Which format an input is in, from its first bytes (decompressed).
+"""What the first bytes of an input (decompressed) tell about its format: the keys and
+headers each format is recognised by (`registry.detect` decides, in the registry's order).
 
 Never from its size or its key order: a JSON document larger than the bytes looked at (a
 Langfuse page of megabytes, `"data"` before `"meta"`) is recognised by the keys its beginning
@@ -6,8 +7,6 @@ holds, scanned without parsing the whole."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import orjson
@@ -26,43 +25,8 @@ OTLP_KEYS = {"resourceSpans", "resource_spans"}
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 
 
-def _looks_like_langfuse(keys: set[str]) -> bool:
+def looks_like_langfuse(keys: set[str]) -> bool:
     return any(k <= keys for k in LANGFUSE_OBSERVATION_KEYS) or LANGFUSE_TRACE_KEYS <= keys
-
-
-def detect(head: bytes, table: str | None = None) -> str:
-    """native, csv, otlp or langfuse. CSV is recognised by a header naming raw columns (or by
-    --table); anything else is read as native, so that its lines are rejected with reasons."""
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if not text:
-        return "native"
-    if text[:1] == b"[":
-        return "langfuse"
-    if text[:1] == b"{":
-        first_line = text.split(b"\n", 1)[0]
-        try:
-            first = orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            first = None
-        if isinstance(first, dict):
-            return _json_kind(set(first))
-        # A document longer than the head, spread over several lines, or a broken first line:
-        # the keys of its outer object (and of the objects right inside it) tell.
-        outer, inner = scan_keys(text)
-        if outer & OTLP_KEYS:
-            return "otlp"
-        if "record" in outer:
-            return "native"
-        if "data" in outer or _looks_like_langfuse(outer) or _looks_like_langfuse(inner):
-            return "langfuse"
-        return "native"
-    header = next(csv.reader(io.StringIO(text.split(b"\n", 1)[0].decode("utf-8", errors="replace"))), [])
-    names = {name.strip() for name in header}
-    if _looks_like_langfuse(names):
-        return "langfuse"
-    if table is not None or names & RAW_COLUMNS:
-        return "csv"
-    return "native"
 
 
 def scan_keys(text: bytes) -> tuple[set[str], set[str]]:
@@ -103,13 +67,36 @@ def _string(token: bytes) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _json_kind(keys: set[str]) -> str:
-    if "record" in keys:
-        return "native"
-    if keys & OTLP_KEYS:
+def native_keys(keys: set[str]) -> bool:
+    return "record" in keys
+
+
+def otlp_keys(keys: set[str]) -> bool:
+    return bool(keys & OTLP_KEYS)
+
+
+def langfuse_keys(keys: set[str]) -> bool:
+    """An API page ({"data": [...], "meta": ...}), an observation or a trace."""
+    return ("data" in keys and "meta" in keys) or looks_like_langfuse(keys)
+
+
+def langfuse_header(names: set[str], table: str | None) -> bool:
+    return looks_like_langfuse(names)
+
+
+def csv_header(names: set[str], table: str | None) -> bool:
+    """A header naming raw columns (or any header, given --table)."""
+    return table is not None or bool(names & RAW_COLUMNS)
+
+
+def scanned_kind(text: bytes) -> str:
+    """The format of a JSON document longer than the head, spread over several lines, or with
+    a broken first line: the keys of its outer object (and of the objects right inside it)."""
+    outer, inner = scan_keys(text)
+    if otlp_keys(outer):
         return "otlp"
-    if "data" in keys and "meta" in keys:
-        return "langfuse"
-    if _looks_like_langfuse(keys):
+    if native_keys(outer):
+        return "native"
+    if "data" in outer or looks_like_langfuse(outer) or looks_like_langfuse(inner):
         return "langfuse"
     return "native"

@@ -21,9 +21,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from asp_telemetry.execution import Execution
 from asp_telemetry.loading.formats import FormatError, Item, dumps_original
 from asp_telemetry.loading.formats.csv import iter_records as csv_records
-from asp_telemetry.loading.formats.lines import LongLine, Prefixed, document_too_large, read_lines, strip_break
+from asp_telemetry.loading.formats.lines import Prefixed, bounded_lines, document_too_large, strip_break
 
 SNAKE_TO_CAMEL = {
     "trace_id": "traceId",
@@ -141,13 +142,7 @@ def _json_line(number: int, line: bytes) -> Iterator[Entry]:
 
 
 def _json_lines(first: bytes, stream: BinaryIO, max_bytes: int) -> Iterator[Entry]:
-    total = 0
-    for number, line in read_lines(Prefixed(first, stream), max_bytes):
-        if isinstance(line, LongLine):
-            raise document_too_large("a Langfuse line", max_bytes)
-        total += len(line)
-        if total > max_bytes:
-            raise document_too_large("Langfuse input", max_bytes)
+    for number, line in bounded_lines(first, stream, max_bytes, "a Langfuse line", "Langfuse input"):
         yield from _json_line(number, line)
 
 
@@ -377,7 +372,6 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         )
     below = _Below()
     _walk(agent, below, roles)
-    metrics: list[tuple[str, Any]] = []
     if below.generations:
         latency = Decimal((end - start).total_seconds() * 1000).quantize(Decimal("0.001")) if end else None
         tokens_in = _sum([_usage(g, "input") for g in below.generations])
@@ -393,40 +387,29 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         tokens_in, tokens_out = _number(meta.get("tokens_in")), _number(meta.get("tokens_out"))
         cost = _number(meta.get("api_cost_usd"))
         model = meta.get("llm_model") or data.get("model")
-    for metric, value in (
-        ("Latency", latency),
-        ("Tokens_In", tokens_in),
-        ("Tokens_Out", tokens_out),
-        ("API_Cost", cost),
-    ):
-        if value is not None:
-            metrics.append((metric, value))
-    metrics.append(("Tool_Calls", below.tools))
-    metadata: dict[str, Any] = {
-        "execution_id": agent.id,
-        "trace_id": data.get("traceId"),
-        "observation_id": agent.id,
-        "source": "langfuse",
-    }
+    metadata: dict[str, Any] = {"trace_id": data.get("traceId"), "observation_id": agent.id, "source": "langfuse"}
     if str(data.get("level") or "").upper() == "ERROR":
         metadata["status"] = "error"
         if data.get("statusMessage"):
             metadata["status_message"] = data["statusMessage"]
-    iteration = _context(agent, traces, "agent_iteration")
-    base = {
-        "record": "agent_cost_vector",
-        "timestamp": start,
-        "task_id": _context(agent, traces, "task_id") or data.get("traceId"),
-        "subtask_id": _context(agent, traces, "subtask_id"),
-        "project_id": _context(agent, traces, "project_id"),
-        "agent_role": _role(agent),
-        "agent_version": meta.get("agent_version") or data.get("version"),
-        "agent_iteration": 1 if iteration is None else iteration,
-        "llm_model": model,
-        "llm_provider": meta.get("llm_provider"),
-        "metadata": metadata,
-    }
-    records = [{**base, "metric_type": metric, "metric_value": value} for metric, value in metrics]
+    records = Execution(
+        task_id=_context(agent, traces, "task_id") or data.get("traceId"),
+        agent_role=_role(agent),
+        execution_id=agent.id,
+        timestamp=start,
+        subtask_id=_context(agent, traces, "subtask_id"),
+        project_id=_context(agent, traces, "project_id"),
+        agent_version=meta.get("agent_version") or data.get("version"),
+        agent_iteration=_context(agent, traces, "agent_iteration"),
+        llm_model=model,
+        llm_provider=meta.get("llm_provider"),
+        metadata=metadata,
+        latency_ms=latency,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost,
+        tool_calls=below.tools,
+    ).cost_rows()
     return Item(agent.line, text, records, position=agent.position, record_type="agent_cost_vector")
 
 

@@ -69,6 +69,20 @@ def document_too_large(what: str, limit: int) -> FormatError:
     )
 
 
+def bounded_lines(first: bytes, stream: BinaryIO, max_bytes: int, line: str, whole: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of JSON Lines input that is read whole (to assemble traces), given
+    its first line already read: a line, or the whole, larger than max_bytes fails the input
+    (`line` and `whole` name them in the message)."""
+    total = 0
+    for number, text in read_lines(Prefixed(first, stream), max_bytes):
+        if isinstance(text, LongLine):
+            raise document_too_large(line, max_bytes)
+        total += len(text)
+        if total > max_bytes:
+            raise document_too_large(whole, max_bytes)
+        yield number, text
+
+
 class Prefixed:
     """A line already read, then the rest of the stream (readline only)."""
 

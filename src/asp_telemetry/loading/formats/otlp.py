@@ -24,8 +24,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from asp_telemetry.execution import Execution
 from asp_telemetry.loading.formats import Item, dumps_original
-from asp_telemetry.loading.formats.lines import LongLine, Prefixed, document_too_large, read_lines, strip_break
+from asp_telemetry.loading.formats.lines import bounded_lines, document_too_large, strip_break
 
 AGENT = "invoke_agent"
 TOOL = "execute_tool"
@@ -215,13 +216,7 @@ def _requests(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, Any, byte
     except orjson.JSONDecodeError:
         request = None
     if request is not None:  # JSON Lines: the first line is a request of its own
-        total = 0
-        for number, line in read_lines(Prefixed(first, stream), max_bytes):
-            if isinstance(line, LongLine):
-                raise document_too_large("an OTLP line", max_bytes)
-            total += len(line)
-            if total > max_bytes:
-                raise document_too_large("OTLP input", max_bytes)
+        for number, line in bounded_lines(first, stream, max_bytes, "an OTLP line", "OTLP input"):
             line = strip_break(line)
             if not line.strip():
                 continue
@@ -479,13 +474,7 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
             setattr(usage, key, _add(None, value))
         usage.cost = _add(None, attrs.get("gen_ai.usage.cost"))
     task_id = inherited.get("asp.task_id") or inherited.get("gen_ai.conversation.id") or agent.trace_id
-    iteration = inherited.get("asp.agent_iteration")
-    metadata: dict[str, Any] = {
-        "execution_id": agent.span_id,
-        "trace_id": agent.trace_id,
-        "span_id": agent.span_id,
-        "source": "otlp",
-    }
+    metadata: dict[str, Any] = {"trace_id": agent.trace_id, "span_id": agent.span_id, "source": "otlp"}
     if agent.status_code == STATUS_ERROR:
         metadata["status"] = "error"
         if agent.status_message:
@@ -499,30 +488,24 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
         or attrs.get("gen_ai.system")
         or (usage.providers[0] if usage.providers else None)
     )
-    base = {
-        "record": "agent_cost_vector",
-        "timestamp": _iso(agent.start_ns, "startTimeUnixNano"),
-        "task_id": _text(task_id),
-        "subtask_id": _text(inherited.get("asp.subtask_id")),
-        "project_id": _text(inherited.get("asp.project_id")),
-        "agent_role": attrs.get("gen_ai.agent.name"),
-        "agent_version": _text(attrs.get("gen_ai.agent.version")),
-        "agent_iteration": 1 if iteration is None else iteration,
-        "llm_model": _text(model),
-        "llm_provider": _text(provider),
-        "metadata": metadata,
-    }
-    metrics: list[tuple[str, Any]] = []
-    if agent.end_ns:
-        metrics.append(("Latency", Decimal(agent.end_ns - agent.start_ns) / NANOS_PER_MS))
-    if usage.tokens_in is not None:
-        metrics.append(("Tokens_In", usage.tokens_in))
-    if usage.tokens_out is not None:
-        metrics.append(("Tokens_Out", usage.tokens_out))
-    if usage.cost is not None:
-        metrics.append(("API_Cost", usage.cost))
-    metrics.append(("Tool_Calls", usage.tool_calls))
-    records = [{**base, "metric_type": metric, "metric_value": value} for metric, value in metrics]
+    records = Execution(
+        task_id=_text(task_id),
+        agent_role=attrs.get("gen_ai.agent.name"),
+        execution_id=agent.span_id,
+        timestamp=_iso(agent.start_ns, "startTimeUnixNano"),
+        subtask_id=_text(inherited.get("asp.subtask_id")),
+        project_id=_text(inherited.get("asp.project_id")),
+        agent_version=_text(attrs.get("gen_ai.agent.version")),
+        agent_iteration=inherited.get("asp.agent_iteration"),
+        llm_model=_text(model),
+        llm_provider=_text(provider),
+        metadata=metadata,
+        latency_ms=Decimal(agent.end_ns - agent.start_ns) / NANOS_PER_MS if agent.end_ns else None,
+        tokens_in=usage.tokens_in,
+        tokens_out=usage.tokens_out,
+        cost_usd=usage.cost,
+        tool_calls=usage.tool_calls,
+    ).cost_rows()
     return Item(agent.line, text, records, position=position, record_type="agent_cost_vector")
 
 
