@@ -161,7 +161,8 @@ def test_columns_types_defaults_and_nullability_match_the_specification(db):
             join pg_class c on c.oid = a.attrelid
             join pg_namespace n on n.oid = c.relnamespace
             left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-            where n.nspname = 'raw' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
+            where n.nspname = 'raw' and c.relkind in ('r', 'p') and not c.relispartition
+              and a.attnum > 0 and not a.attisdropped
             """
         ).fetchall()
     actual = {

@@ -25,6 +25,7 @@ EXPECTED = {
     "asp-transform": ("flows/transform.py:transform", "cron", "0 * * * *"),
     "asp-bootstrap-snapshot": ("flows/bootstrap_snapshot.py:bootstrap_snapshot", "cron", "0 2 * * *"),
     "asp-write-back": ("flows/write_back.py:write_back", "cron", "30 * * * *"),
+    "asp-retention": ("flows/retention.py:retention", "cron", "15 3 * * *"),
 }
 
 

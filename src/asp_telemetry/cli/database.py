@@ -12,6 +12,7 @@ from rich.table import Table
 from asp_telemetry import connection, embedded, migrations, roles
 from asp_telemetry.cli.app import app, console, error_console, handle_errors
 
+COST_PARTITIONS_MIGRATION = 11
 db_app = typer.Typer(help="The database: schema migrations, the embedded server, logins.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -63,6 +64,13 @@ def status() -> None:
         applied_at = f"{item.applied_at:%Y-%m-%d %H:%M:%S}" if item.applied_at else ""
         table.add_row(f"{item.version:04d}", item.name, f"[{style}]{item.state}[/]", applied_at)
     console.print(table)
+    if any(item.version == COST_PARTITIONS_MIGRATION and item.state == "applied" for item in states):
+        from asp_telemetry import retention
+
+        outside = retention.default_partition_rows(info)
+        if outside:
+            console.print(f"[yellow]{outside:,} cost row(s) in raw.agent_cost_vector_default[/]: more than ten "
+                          "years back or a year ahead of now (docs/partitions.md)", highlight=False, soft_wrap=True)
     problems = [item for item in states if item.problem]
     if problems:
         listed = ", ".join(f"{item.version:04d}_{item.name} {item.state}" for item in problems)
@@ -71,6 +79,23 @@ def status() -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
+
+
+@db_app.command("retain")
+@handle_errors
+def retain(
+    older_than: Annotated[str, typer.Option("--older-than", help="30d, 12w, 1y: drop the weeks older than this.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be dropped.")] = False,
+) -> None:
+    """Drop the weeks of cost rows older than a period, whole partitions at a time, and the
+    rejects and ledger rows older than it (docs/partitions.md)."""
+    from asp_telemetry import retention
+
+    period = retention.parse_duration(older_than)
+    result = retention.retain(connection.resolve(), period, dry_run=dry_run)
+    console.print(result.line(), highlight=False, soft_wrap=True)
+    for partition in result.partitions:
+        console.print(f"  {partition.name}: {partition.rows:,} rows", highlight=False)
 
 
 @db_app.command("start")

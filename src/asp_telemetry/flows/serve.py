@@ -10,6 +10,7 @@ from prefect.schedules import Cron, Interval
 from asp_telemetry.errors import InvalidInput
 from asp_telemetry.flows.bootstrap_snapshot import bootstrap_snapshot
 from asp_telemetry.flows.ingest import ingest
+from asp_telemetry.flows.retention import retention
 from asp_telemetry.flows.transform import transform
 from asp_telemetry.flows.write_back import write_back
 
@@ -17,6 +18,7 @@ DEFAULT_INGEST_INTERVAL_S = 300
 DEFAULT_TRANSFORM_CRON = "0 * * * *"
 DEFAULT_SNAPSHOT_CRON = "0 2 * * *"
 DEFAULT_WRITE_BACK_CRON = "30 * * * *"
+DEFAULT_RETENTION_CRON = "15 3 * * *"
 MODULE = EntrypointType.MODULE_PATH
 
 
@@ -40,6 +42,8 @@ def deployments(
                                          schedules=[Cron(snapshot_cron, timezone="UTC")], entrypoint_type=MODULE),
         write_back.to_deployment(name="asp-write-back", schedules=[Cron(write_back_cron, timezone="UTC")],
                                  entrypoint_type=MODULE),
+        retention.to_deployment(name="asp-retention", schedules=[Cron(DEFAULT_RETENTION_CRON, timezone="UTC")],
+                                entrypoint_type=MODULE),
     ]
 
 

@@ -2,7 +2,8 @@
 it, and the statements that move staged rows into the raw table without duplicates.
 
 Cost and bootstrap rows are appended once (`on conflict (record_key) do nothing`: they are
-never updated). Tasks and defects are merged: a new one is inserted, one seen before takes the
+never updated; a cost row's key is taken in raw.cost_record_keys, since the cost table is
+partitioned). Tasks and defects are merged: a new one is inserted, one seen before takes the
 new facts the record brings (README, "Identities"), in a statement that locks the rows in key
 order so that concurrent loads cannot deadlock each other.
 """
@@ -68,6 +69,22 @@ class TableLoad:
     key: str  # the identity column: record_key, or the primary key
     record_key: Callable[[dict[str, Any]], str] | None = None
     merge: dict[str, str] = field(default_factory=dict)  # column -> SQL of its new value (t = existing, s = staged)
+    # A partitioned table (cost rows, migration 0011): its identities are kept in a table of
+    # their own (a unique index on the partitioned table would have to include the partition
+    # column), and the partitions a batch needs are made before it is written.
+    keys_table: str | None = None
+    partition_column: str | None = None
+    ensure_partitions: str | None = None  # SQL function (first, last) making partitions
+
+    @property
+    def partition_position(self) -> int:
+        """Where the partition column's value is in a staging row (seq, record_key, columns...)."""
+        names = [c.name for c in self.columns]
+        return 2 + names.index(self.partition_column)
+
+    def key_line(self, row: tuple) -> str:
+        """The COPY line of a directly copied row's identity for `keys_table`."""
+        return f"{row[1]}\t{row[self.partition_position].isoformat()}"
 
     @property
     def staging_table(self) -> str:
@@ -150,6 +167,21 @@ class TableLoad:
             f" and not exists (select 1 from raw.{self.table} t where t.{self.key} = s.{self.key})"
             if self.merge else ""
         )
+        if self.keys_table:
+            # The identity is taken in keys_table first; only the rows whose key was new there
+            # are inserted (the first of a batch's rows with one key, by seq).
+            partition = next(c.value for c in self.columns if c.name == self.partition_column)
+            return (
+                f"with fresh as (insert into raw.{self.keys_table} ({self.key}, \"{self.partition_column}\")"
+                f" select s.{self.key}, {partition} from {self.staging_table} s"
+                f" where s.seq between %(first)s and %(last)s order by s.{self.key}, s.seq"
+                f" on conflict ({self.key}) do nothing returning {self.key})"
+                f" insert into raw.{self.table} ({', '.join(target)})"
+                f" select distinct on (s.{self.key}) {', '.join(source)} from {self.staging_table} s"
+                f" join fresh on fresh.{self.key} = s.{self.key}"
+                f" where s.seq between %(first)s and %(last)s"
+                f" order by s.{self.key}, s.seq"
+            )
         return (
             f"insert into raw.{self.table} ({', '.join(target)})"
             f" select {', '.join(source)} from {self.staging_table} s"
@@ -231,6 +263,9 @@ COST = TableLoad(
     table="agent_cost_vector",
     key="record_key",
     record_key=identity.cost_key,
+    keys_table="cost_record_keys",
+    partition_column="timestamp",
+    ensure_partitions="raw.ensure_cost_partitions",
     columns=columns_of(AgentCostVectorRecord),
 )
 

@@ -60,6 +60,9 @@ class Batch:
     rejects: list[RejectedRecord] = field(default_factory=list)
     records: int = 0
     direct: dict[str, tuple[list[tuple], bytes]] = field(default_factory=dict)
+    direct_keys: dict[str, bytes] = field(default_factory=dict)  # COPY text of their identities
+    # (first, last, some row takes now()) of the partition column, per partitioned table
+    partition_ranges: dict[str, tuple] = field(default_factory=dict)
     repeated: int = 0
 
     def __len__(self) -> int:
@@ -86,9 +89,18 @@ class Batch:
                     direct_rows.append(row)
                     lines.append(line)
             self.rows[table] = staged
+            load = TABLE_LOADS[table]
             if lines:
                 lines.append("")
                 self.direct[table] = (direct_rows, "\n".join(lines).encode())
+                if load.keys_table:
+                    self.direct_keys[table] = "".join(load.key_line(row) + "\n" for row in direct_rows).encode()
+            if load.partition_column:
+                position = load.partition_position
+                values = [row[position] for row in unique.values()]
+                given = [value for value in values if value is not None]
+                self.partition_ranges[table] = (min(given, default=None), max(given, default=None),
+                                                len(given) < len(values))
         return self
 
 
@@ -107,13 +119,17 @@ class BatchWriter:
         self.source = source
         self.source_identity = source_identity
 
-    def write(self, batch: Batch, data: bool = True) -> tuple[Counts, list[RejectedRecord]]:
+    def write(
+        self, batch: Batch, data: bool = True, partitions_made: bool = False
+    ) -> tuple[Counts, list[RejectedRecord]]:
         """Stage and insert a batch in the current transaction; returns what happened and
         every reject (the batch's own and those the database refused). With data=False only
         the rejects are returned (a strict load that already failed)."""
         counts = Counts(duplicates=batch.repeated)
         rejects = list(batch.rejects)
         if data:
+            if not partitions_made:
+                self.ensure_partitions(batch)
             for table, rows in batch.rows.items():
                 if rows or table in batch.direct:
                     self._write_table(TABLE_LOADS[table], rows, batch, counts, rejects)
@@ -124,13 +140,31 @@ class BatchWriter:
         counts.read = batch.records - counts.refused_rows + counts.rejected
         return counts, rejects
 
+    def ensure_partitions(self, batch: Batch) -> None:
+        """Make the partitions the batch's rows need (none made, in most batches). Outside
+        the batch's transaction when there is none yet, so that a new partition's lock on its
+        table is not held while the batch is written."""
+        for table, (first, last, takes_now) in batch.partition_ranges.items():
+            load = TABLE_LOADS[table]
+            statement = (
+                f"select {load.ensure_partitions}(least(%(first)s, case when %(now)s then now() end),"
+                " greatest(%(last)s, case when %(now)s then now() end))"
+            )
+            params = {"first": first, "last": last, "now": takes_now}
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                with self.conn.transaction():
+                    self.conn.execute(statement, params)
+            else:
+                self.conn.execute(statement, params)
+
     def write_committed(self, batch: Batch) -> Counts:
         """One batch and its rejects, one transaction; retried when a concurrent load
         deadlocks it."""
         for attempt in range(1, MAX_RETRIES + 1):
             try:
+                self.ensure_partitions(batch)
                 with self.conn.transaction():
-                    counts, rejects = self.write(batch)
+                    counts, rejects = self.write(batch, partitions_made=True)
                     store_rejects(self.conn, self.load_id, self.source_identity, rejects)
                     return counts
             except RETRYABLE:
@@ -143,7 +177,7 @@ class BatchWriter:
         direct = batch.direct.get(table.table)
         if direct:
             direct_rows, text = direct
-            if self._copy_direct(table, direct_rows, text):
+            if self._copy_direct(table, direct_rows, text, batch.direct_keys.get(table.table)):
                 counts.loaded += len(direct_rows)
             else:
                 rows = direct_rows + rows
@@ -154,12 +188,17 @@ class BatchWriter:
             seqs = sorted({row[0] for row in round_rows})
             self._insert(table, seqs, round_rows, batch, counts, rejects)
 
-    def _copy_direct(self, table: TableLoad, rows: list[tuple], text: bytes) -> bool:
+    def _copy_direct(self, table: TableLoad, rows: list[tuple], text: bytes, keys: bytes | None) -> bool:
         """The fast path of appended rows (cost, bootstrap): COPY straight into the raw table.
         If the database refuses any row (one loaded before, by this load or a concurrent
         one; a check; a foreign key), the savepoint rolls back and the caller stages them."""
         try:
             with self.conn.transaction():
+                if keys is not None:
+                    with self.conn.cursor().copy(
+                        f'copy raw.{table.keys_table} ({table.key}, "{table.partition_column}") from stdin'
+                    ) as copy:
+                        copy.write(keys)
                 with self.conn.cursor().copy(
                     f"copy raw.{table.table} ({', '.join(table.copy_columns[1:])}) from stdin"
                 ) as copy:
