@@ -130,3 +130,18 @@ comment on table pricing.unpriced_models is
 comment on column pricing.unpriced_models.llm_provider is 'llm_provider as the raw rows hold it ('''' for none).';
 comment on column pricing.unpriced_models.llm_model is 'llm_model as the raw rows hold it.';
 comment on column pricing.unpriced_models.reason is 'Why no price was found (genai-prices'' own words).';
+
+create table pricing.schedule_state (
+    singleton boolean primary key default true,
+    fingerprint text not null,
+    built_fingerprint text,
+    resolved_at timestamptz not null default now(),
+    constraint chk_one_row check (singleton)
+);
+alter table pricing.schedule_state owner to asp_transformer;
+comment on table pricing.schedule_state is
+    'One row: the fingerprint of the price schedule now, and of the one the marts were last built with in full. When they differ the next build recomputes every cost (re-pricing history; the raw rows are never rewritten).';
+comment on column pricing.schedule_state.singleton is 'Always true: the table holds one row.';
+comment on column pricing.schedule_state.fingerprint is 'sha256 of the schedule (model_prices and unpriced_models) as last resolved.';
+comment on column pricing.schedule_state.built_fingerprint is 'The fingerprint of the schedule the last complete build priced with.';
+comment on column pricing.schedule_state.resolved_at is 'When the schedule was last resolved.';
