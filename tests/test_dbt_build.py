@@ -275,8 +275,13 @@ def test_first_build_runs_every_node_and_every_unit_test(grown):
     assert totals["model"] == {"success": len(list((PROJECT_DIR / "models").rglob("*.sql")))}
     assert totals["seed"] == {"success": 5}
     assert set(totals["unit_test"]) == {"pass"} and totals["unit_test"]["pass"] >= 17
-    # the only warning: D3's effort_to_fix_json holds a number as a string
-    assert [node.label for node in first.warned_nodes] == ["satisfies(effort_to_fix_json) on asp.defect_log"]
+    # the only warnings: D3's effort_to_fix_json holds a number as a string; the made-up
+    # models of provider p1 have no price (docs/metrics.md, "Cost")
+    assert sorted(node.label for node in first.warned_nodes) == [
+        "assert_every_model_seen_has_a_price", "satisfies(effort_to_fix_json) on asp.defect_log"]
+    [unpriced] = [node for node in first.warned_nodes if node.name == "assert_every_model_seen_has_a_price"]
+    assert all(line.startswith("no price for model 'm") and "of provider 'p1'" in line
+               for line in unpriced.failing_row_messages())
     assert first.success and not first.failed_nodes
 
 

@@ -238,3 +238,29 @@ def test_only_the_transformer_writes_the_schedule(priced_db, role):
         conn.execute(f"set role {role}")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("delete from pricing.model_prices")
+
+
+def test_prices_command_prints_prices_and_unpriced_models_in_80_columns(priced_db):
+    from support import cli_environment, run_cli
+
+    info, _, seed, _ = priced_db
+    result = run_cli("prices", "--custom", str(seed), env=cli_environment(info, COLUMNS="80"))
+    out = result.stdout
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    priced, unpriced = out.split("No price")
+    assert "llama3-local" in unpriced and "7,000" in unpriced and "llama3-local" not in priced
+    assert "our-model" in priced and "custom seed" in priced
+    assert "gpt-4o-mini" in priced and f"genai-prices {genai_prices.__version__}" in out, out
+
+
+def test_reported_and_priced_cost_side_by_side_per_model(priced_db):
+    info, *_ = priced_db
+    [(both, reported, priced, difference)] = _query(
+        info, "select executions_with_both, reported_where_priced_usd, priced_where_reported_usd,"
+              " reported_minus_priced_usd from marts.mart_cost_by_model"
+              " where llm_model = 'gpt-4o' and llm_provider = 'openai'")
+    expected = _expected_priced("reported")
+    assert (both, reported, priced, difference) == (1, Decimal("0.5"), expected, Decimal("0.5") - expected)
+    [(unpriced, total)] = _query(info, "select unpriced_executions, total_cost_usd from marts.mart_cost_by_model"
+                                       " where llm_model = 'llama3-local'")
+    assert (unpriced, total) == (1, 0)

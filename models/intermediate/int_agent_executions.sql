@@ -174,7 +174,7 @@ priced_executions as (
             when
                 price_source is not null
                 and num_nonnulls(tokens_in, tokens_out, cache_read_tokens, cache_write_tokens) > 0
-                then (
+                then trim_scale((
                     coalesce(input_per_mtok, 0) * greatest(
                         coalesce(tokens_in, 0)
                         - case when cache_read_per_mtok is not null then coalesce(cache_read_tokens, 0) else 0 end
@@ -185,7 +185,7 @@ priced_executions as (
                     + coalesce(cache_read_per_mtok, 0) * coalesce(cache_read_tokens, 0)
                     + coalesce(cache_write_per_mtok, 0) * coalesce(cache_write_tokens, 0)
                 ) * 0.000001
-                + coalesce(requests_per_k, 0) * 0.001
+                + coalesce(requests_per_k, 0) * 0.001)
         end as priced_cost_usd
     from executions_with_prices
 ),

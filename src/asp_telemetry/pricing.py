@@ -314,6 +314,11 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
             """,
             [fingerprint],
         ).fetchone()[0]
+        priced_before = conn.execute("select to_regclass('intermediate.int_agent_executions')").fetchone()[0]
+        if built is None and priced_before is None:
+            # nothing was priced before: the first build prices everything with this schedule
+            conn.execute("update pricing.schedule_state set built_fingerprint = fingerprint")
+            built = fingerprint
     priced_pairs = {(row.llm_provider, row.llm_model) for row in schedule.prices}
     return Refreshed(
         models_seen=len(pairs), priced=len(priced_pairs), unpriced=schedule.unpriced,

@@ -3,8 +3,8 @@ calls library functions; nothing is computed in the CLI itself."""
 
 from __future__ import annotations
 
-from asp_telemetry.cli import build, database, demo, estimate, generate, load, pipeline, report
+from asp_telemetry.cli import build, database, demo, estimate, generate, load, pipeline, prices, report
 from asp_telemetry.cli.app import app, main
 
 __all__ = ["app", "main"]
-_ = (build, database, demo, estimate, generate, load, pipeline, report)  # imported for their commands
+_ = (build, database, demo, estimate, generate, load, pipeline, prices, report)  # imported for their commands
