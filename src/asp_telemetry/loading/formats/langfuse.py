@@ -356,6 +356,18 @@ def _usage(generation: Observation, key: str) -> Decimal | None:
     return _number(value)
 
 
+# Langfuse's usageDetails keys for the input tokens read from / written to the provider's
+# prompt cache. Langfuse totals a generation as the sum of its keys, so its `input` holds the
+# uncached input only; Tokens_In counts all of it (the GenAI conventions' input tokens), the
+# cache tokens once: input + cache reads + cache writes.
+CACHE_READ_KEYS = ("cache_read_input_tokens", "input_cached_tokens", "input_cache_read")
+CACHE_WRITE_KEYS = ("cache_creation_input_tokens", "input_cache_creation", "input_cache_write")
+
+
+def _cache(generation: Observation, keys: tuple[str, ...]) -> Decimal | None:
+    return _sum([_usage(generation, key) for key in keys])
+
+
 def _cost(generation: Observation) -> Decimal | None:
     details = generation.data.get("costDetails") or {}
     value = details.get("total") if isinstance(details, dict) else None
@@ -380,7 +392,9 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
     metrics: list[tuple[str, Any]] = []
     if below.generations:
         latency = Decimal((end - start).total_seconds() * 1000).quantize(Decimal("0.001")) if end else None
-        tokens_in = _sum([_usage(g, "input") for g in below.generations])
+        cache_read = _sum([_cache(g, CACHE_READ_KEYS) for g in below.generations])
+        cache_write = _sum([_cache(g, CACHE_WRITE_KEYS) for g in below.generations])
+        tokens_in = _sum([_usage(g, "input") for g in below.generations] + [cache_read, cache_write])
         tokens_out = _sum([_usage(g, "output") for g in below.generations])
         cost = _sum([_cost(g) for g in below.generations])
         ordered = sorted(below.generations, key=lambda g: _time(g.data.get("startTime")) or start)
@@ -391,12 +405,15 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         if latency is None and end is not None:
             latency = Decimal((end - start).total_seconds() * 1000).quantize(Decimal("0.001"))
         tokens_in, tokens_out = _number(meta.get("tokens_in")), _number(meta.get("tokens_out"))
+        cache_read = cache_write = None
         cost = _number(meta.get("api_cost_usd"))
         model = meta.get("llm_model") or data.get("model")
     for metric, value in (
         ("Latency", latency),
         ("Tokens_In", tokens_in),
         ("Tokens_Out", tokens_out),
+        ("Tokens_Cache_Read", cache_read),
+        ("Tokens_Cache_Write", cache_write),
         ("API_Cost", cost),
     ):
         if value is not None:
