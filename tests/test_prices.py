@@ -224,6 +224,23 @@ def test_a_corrected_price_reprices_history_on_the_next_build(priced_db):
     assert again.success and not again.prices.changed
 
 
+def test_a_model_seen_for_the_first_time_is_priced_without_repricing_history(priced_db):
+    info, _, seed, target = priced_db
+    at = datetime(2025, 9, 10, tzinfo=UTC)
+    loading.load_records(info, [
+        {"record": "agent_cost_vector", "timestamp": at.isoformat(), "task_id": "T-new", "agent_role": "Code",
+         "metric_type": metric, "metric_value": value, "metric_unit": "tokens", "llm_model": "gpt-4.1",
+         "llm_provider": "openai", "metadata": {"execution_id": "new"}}
+        for metric, value in (("Tokens_In", 1234), ("Tokens_Out", 56))
+    ], source="test")
+    result = build.run_build(info, ["--target-path", target, "--exclude-resource-type", "unit_test"],
+                             custom_prices=seed)
+    assert result.success and not result.prices.changed, result.summary_line()
+    expected = genai_prices.calc_price(Usage(input_tokens=1234, output_tokens=56), "gpt-4.1", provider_id="openai",
+                                       genai_request_timestamp=at).total_price
+    assert _executions(info)["new"][:3] == (expected, expected, "priced")
+
+
 def test_a_bad_custom_price_line_is_named(tmp_path):
     seed = tmp_path / "model_prices_custom.csv"
     seed.write_text(CUSTOM_SEED + "openai,gpt-4o,yesterday,1,2,,\n")

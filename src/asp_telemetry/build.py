@@ -181,7 +181,7 @@ def run_build(
     nodes = [_node_result(result, password) for result in run_results]
     _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
     success = bool(outcome.success) and not any(node.failed for node in nodes)
-    if success and prices.changed and not selected:
+    if success and not (prices.changed and selected):
         pricing.mark_built(info)
     return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -128,11 +129,12 @@ class Schedule(BaseModel):
     prices: list[PriceRow] = []
     unpriced: list[Unpriced] = []
 
-    def fingerprint(self) -> str:
-        text = "\n".join(
-            [row.model_dump_json() for row in self.prices] + [row.model_dump_json() for row in self.unpriced]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
+    def fingerprints(self) -> dict[str, str]:
+        """The sha256 of each (provider, model)'s prices (or of its being unpriced)."""
+        texts: dict[str, list[str]] = {}
+        for row in [*self.prices, *self.unpriced]:
+            texts.setdefault(json.dumps([row.llm_provider, row.llm_model]), []).append(row.model_dump_json())
+        return {key: hashlib.sha256("\n".join(rows).encode()).hexdigest() for key, rows in sorted(texts.items())}
 
 
 def load_custom_prices(path: Path | None = None) -> list[CustomPrice]:
@@ -277,7 +279,7 @@ class Refreshed(BaseModel):
     models_seen: int
     priced: int
     unpriced: list[Unpriced]
-    changed: bool = Field(description="The schedule differs from the one the marts were last built with in full.")
+    changed: bool = Field(description="A model already built has other prices now: the build re-prices history.")
     source: str
 
 
@@ -305,29 +307,41 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
         with conn.cursor().copy("copy pricing.unpriced_models (llm_provider, llm_model, reason) from stdin") as copy:
             for row in schedule.unpriced:
                 copy.write_row([row.llm_provider, row.llm_model, row.reason])
-        fingerprint = schedule.fingerprint()
-        built = conn.execute(
-            """
-            insert into pricing.schedule_state (fingerprint) values (%s)
-            on conflict (singleton) do update set fingerprint = excluded.fingerprint, resolved_at = now()
-            returning built_fingerprint
-            """,
-            [fingerprint],
-        ).fetchone()[0]
+        # Per (provider, model): the hash of its prices now, and of those the marts were built
+        # with. Only a model already built whose prices differ re-prices history: a model seen
+        # for the first time is priced as it is built (it joins the built set right away, so a
+        # build that fails half way cannot leave it priced with prices nobody remembers).
+        now = schedule.fingerprints()
+        stored = conn.execute("select built_fingerprint from pricing.schedule_state").fetchone()
         priced_before = conn.execute("select to_regclass('intermediate.int_agent_executions')").fetchone()[0]
-        if built is None and priced_before is None:
-            # nothing was priced before: the first build prices everything with this schedule
-            conn.execute("update pricing.schedule_state set built_fingerprint = fingerprint")
-            built = fingerprint
+        built: dict[str, str] | None
+        if stored and stored[0] is not None:
+            previous = json.loads(stored[0])
+            changed = any(now.get(key) != digest for key, digest in previous.items())
+            built = {**now, **previous}
+        elif priced_before is None:  # nothing priced yet: the first build prices all with this schedule
+            changed, built = False, now
+        else:  # built before prices existed (migration 0008): re-price everything once
+            changed, built = True, None
+        conn.execute(
+            """
+            insert into pricing.schedule_state (fingerprint, built_fingerprint) values (%s, %s)
+            on conflict (singleton) do update
+            set fingerprint = excluded.fingerprint, built_fingerprint = excluded.built_fingerprint,
+                resolved_at = now()
+            """,
+            [json.dumps(now), None if built is None else json.dumps(built)],
+        )
     priced_pairs = {(row.llm_provider, row.llm_model) for row in schedule.prices}
     return Refreshed(
         models_seen=len(pairs), priced=len(priced_pairs), unpriced=schedule.unpriced,
-        changed=built != fingerprint, source=package_source(),
+        changed=changed, source=package_source(),
     )
 
 
 def mark_built(info: ConnectionInfo) -> None:
-    """After a complete build: the marts are priced with the schedule now resolved."""
+    """After a build that priced everything with the schedule now resolved (a complete build,
+    or one that re-priced nothing)."""
     with connect(info) as conn:
         conn.execute(f"set local role {TRANSFORMER_ROLE}")
         conn.execute("update pricing.schedule_state set built_fingerprint = fingerprint")
