@@ -382,6 +382,8 @@ def test_unknown_role_and_metric_type_fail_the_build_naming_them(make_database, 
     assert "unknown agent_role 'Coder' (2 rows)" in output
     assert "unknown metric_type 'Speed' (1 row)" in output
     assert "FAILED" in output
+    assert "prices: 0 of 1 model(s) priced" in output  # model m1 of provider p1 is made up
+    assert "1 model(s) without a price" in output
 
 
 def test_task_costs_recompute_only_the_tasks_whose_inputs_changed(make_database, tmp_path):
