@@ -285,8 +285,13 @@ def test_first_build_runs_every_node_and_every_unit_test(grown):
     assert totals["model"] == {"success": len(list((PROJECT_DIR / "models").rglob("*.sql")))}
     assert totals["seed"] == {"success": 5}
     assert set(totals["unit_test"]) == {"pass"} and totals["unit_test"]["pass"] >= 17
-    # the only warning: D3's effort_to_fix_json holds a number as a string
-    assert [node.label for node in first.warned_nodes] == ["satisfies(effort_to_fix_json) on asp.defect_log"]
+    # the only warnings: D3's effort_to_fix_json holds a number as a string; the made-up
+    # models of provider p1 have no price (docs/metrics.md, "Cost")
+    assert sorted(node.label for node in first.warned_nodes) == [
+        "assert_every_model_seen_has_a_price", "satisfies(effort_to_fix_json) on asp.defect_log"]
+    [unpriced] = [node for node in first.warned_nodes if node.name == "assert_every_model_seen_has_a_price"]
+    assert all(line.startswith("no price for model 'm") and "of provider 'p1'" in line
+               for line in unpriced.failing_row_messages())
     assert first.success and not first.failed_nodes
 
 
@@ -387,6 +392,8 @@ def test_unknown_role_and_metric_type_fail_the_build_naming_them(make_database, 
     assert "unknown agent_role 'Coder' (2 rows)" in output
     assert "unknown metric_type 'Speed' (1 row)" in output
     assert "FAILED" in output
+    assert "prices: 0 of 1 model(s) priced" in output  # model m1 of provider p1 is made up
+    assert "1 model(s) without a price" in output
 
 
 def test_task_costs_recompute_only_the_tasks_whose_inputs_changed(make_database, tmp_path):

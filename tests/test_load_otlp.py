@@ -88,7 +88,7 @@ def test_sdk_spans_in_both_encodings_map_to_the_same_executions(db, tmp_path):
         "error",
     )
     latency_ms = Decimal(agents["invoke_agent Code"].end_time - agents["invoke_agent Code"].start_time) / 1_000_000
-    assert [r[2] for r in code if r[1] == "Latency"] == [latency_ms.quantize(Decimal("0.0001"))]
+    assert [r[2] for r in code if r[1] == "Latency"] == [latency_ms.quantize(Decimal("1E-12"))]
     trace_id = format(agents["invoke_agent Code"].context.trace_id, "032x")
     started = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=agents["invoke_agent Code"].start_time // 1000)
     assert query(

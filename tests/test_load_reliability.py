@@ -261,7 +261,7 @@ def test_values_out_of_range_are_rejected_one_record_at_a_time(db, tmp_path):
         "timestamp: input should be a time between 0001-01-01 and 9999-12-31 in UTC (got '0001-01-01T00:00:00+05:00')",
         "measurement_period_end: input should be a time between 0001-01-01 and 9999-12-31 in UTC"
         " (got '9999-12-31T23:00:00-05:00')",
-        "metric_value: input should be less than 100000000000 (got 1" + "0" * 56 + "...)",
+        "metric_value: input should be less than 1000000000000 (got 1" + "0" * 56 + "...)",
         "estimated_complexity: input should be less than or equal to 2147483647 (got 9223372036854775808)",
     ]
 

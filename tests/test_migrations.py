@@ -218,3 +218,32 @@ def test_db_status_exits_1_when_a_migration_changed_went_missing_or_is_out_of_or
     first.unlink()
     missing = run_cli("db", "status", env=env, check=False)
     assert missing.returncode == 1 and "0001_raw_schema missing" in missing.stderr
+
+
+def test_0008_widens_metric_value_keeping_the_views_on_it(empty_db):
+    """A view on raw.agent_cost_vector (dbt's staging view, a team's own) would make PostgreSQL
+    refuse the type change: 0008 makes each one again, with its owner and privileges."""
+    migrations.upgrade(empty_db, target=7)
+    with connection.connect(empty_db) as conn:
+        conn.execute("create schema team")
+        conn.execute("create view team.costs as select task_id, metric_value from raw.agent_cost_vector")
+        conn.execute("grant usage on schema team to asp_reader")
+        conn.execute("grant select on team.costs to asp_reader")
+        conn.execute("create view staging.acv as select id, metric_value::numeric as metric_value"
+                     " from raw.agent_cost_vector")
+        conn.execute("alter view staging.acv owner to asp_transformer")
+        conn.execute("insert into raw.agent_cost_vector (task_id, agent_role, metric_type, metric_value,"
+                     " metric_unit) values ('T-1', 'Code', 'API_Cost', 0.0123, 'USD')")
+    migrations.upgrade(empty_db)
+    with connection.connect(empty_db) as conn:
+        conn.execute("insert into raw.agent_cost_vector (task_id, agent_role, metric_type, metric_value,"
+                     " metric_unit) values ('T-2', 'Code', 'API_Cost', 0.00001234, 'USD')")
+        values = conn.execute("select task_id, metric_value::text from team.costs order by task_id").fetchall()
+        assert values == [("T-1", "0.012300000000"), ("T-2", "0.000012340000")]
+        owner = conn.execute("select viewowner from pg_views where schemaname = 'staging'"
+                             " and viewname = 'acv'").fetchone()[0]
+        assert owner == "asp_transformer"
+        assert conn.execute("select has_table_privilege('asp_reader', 'team.costs', 'select')").fetchone()[0]
+        assert conn.execute("select format_type(atttypid, atttypmod) from pg_attribute"
+                            " where attrelid = 'raw.agent_cost_vector'::regclass"
+                            " and attname = 'metric_value'").fetchone()[0] == "numeric(24,12)"

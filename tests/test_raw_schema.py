@@ -62,7 +62,7 @@ SPEC_COLUMNS = {
         "agent_version": ("character varying(20)", True, None),
         "agent_iteration": ("integer", True, "1"),
         "metric_type": ("character varying(50)", False, None),
-        "metric_value": ("numeric(15,4)", False, None),
+        "metric_value": ("numeric(24,12)", False, None),  # metrics.md, error 6
         "metric_unit": ("character varying(20)", False, None),
         "llm_model": ("character varying(100)", True, None),
         "llm_provider": ("character varying(50)", True, None),
@@ -283,7 +283,7 @@ def test_each_not_null_column_rejects_null(db, table, column):
 
 def test_numeric_overflow_is_rejected(db):
     with connection.connect(db) as conn, pytest.raises(psycopg.errors.NumericValueOutOfRange):
-        _insert(conn, "agent_cost_vector", {"metric_value": "100000000000"})
+        _insert(conn, "agent_cost_vector", {"metric_value": "1000000000000"})  # 10^12: numeric(24, 12)
 
 
 @pytest.mark.parametrize(("table", "key", "change"), [

@@ -94,6 +94,8 @@ executions as (
         count(*) filter (where metric_type = 'Latency') as latency_samples,
         sum(metric_value) filter (where metric_type = 'Tokens_In') as tokens_in,
         sum(metric_value) filter (where metric_type = 'Tokens_Out') as tokens_out,
+        sum(metric_value) filter (where metric_type = 'Tokens_Cache_Read') as cache_read_tokens,
+        sum(metric_value) filter (where metric_type = 'Tokens_Cache_Write') as cache_write_tokens,
         sum(metric_value) filter (where metric_type = 'API_Cost') as api_cost_usd,
         sum(metric_value) filter (where metric_type = 'Tool_Calls') as tool_calls,
         sum(metric_value) filter (where metric_type = 'Retries') as retries,
@@ -107,6 +109,85 @@ executions as (
         max(loaded_at) as last_loaded_at
     from cost_rows
     group by task_id, subtask_id, agent_role, agent_iteration, execution_id
+),
+
+prices as (
+    select
+        llm_provider,
+        llm_model,
+        priority,
+        effective_from,
+        daily_from,
+        daily_to,
+        input_tokens_above,
+        input_per_mtok,
+        output_per_mtok,
+        cache_read_per_mtok,
+        cache_write_per_mtok,
+        requests_per_k,
+        price_source
+    from {{ ref('stg_pricing__model_prices') }}
+),
+
+-- The price in force at each execution's start (docs/metrics.md, "Cost"), as genai-prices
+-- chooses it: of the prices active then (from effective_from; inside the daily window) the
+-- last one, else the first; of its tiers the highest the input tokens exceed.
+executions_with_prices as (
+    select
+        executions.*,
+        price.input_per_mtok,
+        price.output_per_mtok,
+        price.cache_read_per_mtok,
+        price.cache_write_per_mtok,
+        price.requests_per_k,
+        price.price_source
+    from executions
+    left join lateral (
+        select
+            prices.input_per_mtok,
+            prices.output_per_mtok,
+            prices.cache_read_per_mtok,
+            prices.cache_write_per_mtok,
+            prices.requests_per_k,
+            prices.price_source
+        from prices
+        where
+            prices.llm_provider = coalesce(executions.llm_provider, '')
+            and prices.llm_model = executions.llm_model
+            and (prices.input_tokens_above = 0 or executions.tokens_in > prices.input_tokens_above)
+            and (prices.priority = 0 or {{ price_active('prices', 'executions.started_at') }})
+        order by
+            {{ price_active('prices', 'executions.started_at') }} desc,
+            prices.priority desc,
+            prices.input_tokens_above desc
+        limit 1
+    ) as price on true
+),
+
+-- Tokens x price (genai-prices' calc_price): cache reads and writes at their own prices
+-- where the model has them, else inside the input tokens (Tokens_In counts them); the rest
+-- of the input at the input price. NULL without a price or without any token row.
+priced_executions as (
+    select
+        *,
+        case
+            when
+                price_source is not null
+                and num_nonnulls(tokens_in, tokens_out, cache_read_tokens, cache_write_tokens) > 0
+                then trim_scale((
+                    coalesce(input_per_mtok, 0) * greatest(
+                        coalesce(tokens_in, 0)
+                        - case when cache_read_per_mtok is not null then coalesce(cache_read_tokens, 0) else 0 end
+                        - case when cache_write_per_mtok is not null then coalesce(cache_write_tokens, 0) else 0 end,
+                        0
+                    )
+                    + coalesce(output_per_mtok, 0) * coalesce(tokens_out, 0)
+                    + coalesce(cache_read_per_mtok, 0) * coalesce(cache_read_tokens, 0)
+                    + coalesce(cache_write_per_mtok, 0) * coalesce(cache_write_tokens, 0)
+                ) * 0.000001
+                + coalesce(requests_per_k, 0) * 0.001)
+        end as priced_cost_usd
+    from executions_with_prices
 ),
 
 final as (
@@ -125,7 +206,17 @@ final as (
         latency_samples,
         tokens_in,
         tokens_out,
+        cache_read_tokens,
+        cache_write_tokens,
         api_cost_usd,
+        priced_cost_usd,
+        coalesce(api_cost_usd, priced_cost_usd) as cost_usd,
+        case
+            when api_cost_usd is not null then 'reported'
+            when priced_cost_usd is not null then 'priced'
+            else 'unpriced'
+        end as cost_source,
+        price_source,
         tool_calls,
         retries,
         peak_memory_mb,
@@ -134,7 +225,7 @@ final as (
         llm_provider,
         agent_version,
         last_loaded_at
-    from executions
+    from priced_executions
 )
 
 select * from final

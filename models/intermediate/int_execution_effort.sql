@@ -20,7 +20,7 @@ executions as (
         agent_role,
         started_at,
         latency_ms,
-        api_cost_usd
+        cost_usd
     from {{ ref('int_agent_executions') }}
 ),
 
@@ -57,8 +57,8 @@ final as (
         executions.started_at,
         date_trunc('week', executions.started_at at time zone 'UTC')::date as week_start,
         executions.latency_ms as effort_ms,
-        -- money effort: the execution's reported API_Cost (cost_usd once pricing lands)
-        executions.api_cost_usd as effort_usd
+        -- money effort: reported where a source reported it, else priced from the tokens
+        executions.cost_usd as effort_usd
     from executions
     left join tasks on tasks.task_id = executions.task_id
     left join task_totals on task_totals.task_id = executions.task_id

@@ -60,7 +60,8 @@ executions as (
         latency_ms,
         tokens_in,
         tokens_out,
-        api_cost_usd,
+        cost_usd,
+        cost_source,
         tool_calls,
         retries,
         metric_rows,
@@ -81,7 +82,10 @@ final as (
         coalesce(sum(tokens_in), 0) as actual_tokens_in,
         coalesce(sum(tokens_out), 0) as actual_tokens_out,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as actual_tokens,
-        coalesce(sum(api_cost_usd), 0) as actual_api_cost_usd,
+        -- every cost is built from cost_usd: reported where a source reported one, else priced
+        coalesce(sum(cost_usd), 0) as actual_api_cost_usd,
+        coalesce(sum(cost_usd) filter (where cost_source = 'priced'), 0) as cost_from_prices_usd,
+        count(*) filter (where cost_source = 'unpriced') as unpriced_executions,
         coalesce(sum(tool_calls), 0) as tool_calls,
         coalesce(sum(retries), 0) as retries,
         max(last_loaded_at) as last_loaded_at

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 import psycopg
@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from asp_telemetry import paths
 from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect, scrub
 from asp_telemetry.errors import InvalidInput
+from asp_telemetry.pricing import Refreshed
 
 FAILING_ROW_SAMPLE = 5
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -100,6 +101,7 @@ class BuildResult(BaseModel):
     success: bool
     elapsed_seconds: float
     nodes: list[NodeResult] = []
+    prices: Refreshed | None = Field(default=None, description="What the price step resolved before dbt ran.")
     error: str | None = Field(default=None, description="Why dbt could not build at all (no node ran).")
     skipped: str | None = Field(default=None, description="Why a planned build ran nothing (build_plan.py).")
 
@@ -147,15 +149,25 @@ def run_build(
     *,
     show_dbt_log: bool = False,
     on_progress: ProgressCallback | None = None,
+    custom_prices: Path | None = None,
 ) -> BuildResult:
     """Run `dbt build [dbt_args]` on the database `info` and collect every node's result.
 
     dbt_args pass through unchanged (--select, --full-refresh, --vars, --target-path, ...).
     dbt's own log goes to logs/dbt.log (the project's; $ASP_HOME/dbt/logs for the installed
-    project), on stdout only when show_dbt_log. on_progress(done,
-    total, node name) is called as nodes finish.
+    project), on stdout only when show_dbt_log. on_progress(done, total, node name) is called
+    as nodes finish. custom_prices replaces seeds/model_prices_custom.csv (a team's own
+    prices; asp_telemetry.pricing).
     """
+    from asp_telemetry import pricing
+
     args = list(dbt_args)
+    # The price step (asp_telemetry.pricing) before dbt: the prices of the models seen. A
+    # schedule the marts were not built with in full re-prices every execution.
+    prices = pricing.refresh(info, custom_prices)
+    selected = _selects_nodes(args)
+    if prices.changed and "--full-refresh" not in args:
+        args.append("--full-refresh")
     if not show_dbt_log and not _mentions_log_level(args):
         # quiet on stdout; the file log keeps dbt's default (--log-level would silence it too)
         args = ["--log-level", "none", "--log-level-file", "debug", *args]
@@ -168,12 +180,22 @@ def run_build(
     run_results = getattr(outcome.result, "results", None)
     if run_results is None:
         reason = outcome.exception or outcome.result or "dbt did not run"
-        return BuildResult(success=False, elapsed_seconds=elapsed, error=scrub(str(reason), password))
+        return BuildResult(success=False, elapsed_seconds=elapsed, error=scrub(str(reason), password), prices=prices)
 
     nodes = [_node_result(result, password) for result in run_results]
     _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
     success = bool(outcome.success) and not any(node.failed for node in nodes)
-    return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes)
+    if success and not (prices.changed and selected):
+        pricing.mark_built(info)
+    return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
+
+
+_SELECTION_OPTIONS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector"})
+
+
+def _selects_nodes(dbt_args: Sequence[str]) -> bool:
+    """Whether the build covers only some nodes (then it cannot settle a re-pricing)."""
+    return any(arg.split("=", 1)[0] in _SELECTION_OPTIONS for arg in dbt_args)
 
 
 def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Callable] = ()) -> Any:

@@ -53,12 +53,15 @@ class BuildPlan(BaseModel):
 
 
 def project_digest(project: Path | None = None) -> str:
-    """SHA-256 over the paths and bytes of the project's models, macros, seeds and
-    dbt_project.yml, and dbt's version: a planned build after any change to them builds all."""
+    """SHA-256 over the paths and bytes of the project's models, macros, seeds (the custom
+    prices among them) and dbt_project.yml, dbt's version and the price package's: a planned
+    build after any change to them builds all."""
     from dbt.version import __version__ as dbt_version
 
+    from asp_telemetry import pricing
+
     project = project or paths.project_dir()
-    digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
+    digest = hashlib.sha256(f"dbt {dbt_version}\n{pricing.package_source()}\n".encode())
     for part in PROJECT_PARTS:
         root = project / part
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())

@@ -49,6 +49,10 @@ class Execution:
     latency_ms: Any = metric("Latency", "ms")
     tokens_in: Any = metric("Tokens_In", "tokens")
     tokens_out: Any = metric("Tokens_Out", "tokens")
+    # Included in tokens_in by the conventions (OpenTelemetry GenAI, OpenInference, Langfuse):
+    # the price step charges them at their own rate instead of the input rate, never twice.
+    cache_read_tokens: Any = metric("Tokens_Cache_Read", "tokens")
+    cache_write_tokens: Any = metric("Tokens_Cache_Write", "tokens")
     cost_usd: Any = metric("API_Cost", "USD")
     tool_calls: Any = metric("Tool_Calls", "count")
     retries: Any = metric("Retries", "count")

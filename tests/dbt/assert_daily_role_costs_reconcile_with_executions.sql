@@ -9,7 +9,7 @@ from_executions as (
         agent_role,
         count(*) as executions,
         sum(metric_rows) as cost_rows,
-        coalesce(sum(api_cost_usd), 0) as total_cost_usd
+        coalesce(sum(cost_usd), 0) as total_cost_usd
     from {{ ref('fct_agent_executions') }}
     group by agent_role
 ),

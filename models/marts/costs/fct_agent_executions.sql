@@ -43,6 +43,12 @@ final as (
         execution_date,
         project_id,
         peak_memory_mb,
+        cache_read_tokens,
+        cache_write_tokens,
+        priced_cost_usd,
+        cost_usd,
+        cost_source,
+        price_source,
         metric_rows,
         last_loaded_at
     from executions

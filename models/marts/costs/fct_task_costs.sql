@@ -72,6 +72,8 @@ cost_totals as (
         actual_tokens_out,
         actual_tokens,
         actual_api_cost_usd,
+        cost_from_prices_usd,
+        unpriced_executions,
         tool_calls,
         retries,
         last_loaded_at
@@ -135,6 +137,8 @@ final as (
         coalesce(defect_counts.false_positive_count, 0) as false_positive_count,
         coalesce(cost_totals.executions, 0) as executions,
         coalesce(cost_totals.cost_rows, 0) as cost_rows,
+        coalesce(cost_totals.cost_from_prices_usd, 0) as cost_from_prices_usd,
+        coalesce(cost_totals.unpriced_executions, 0) as unpriced_executions,
         tasks.created_at,
         tasks.completed_at,
         tasks.task_id is not null as has_task_metadata,

@@ -24,6 +24,8 @@ daily_costs as (
         agent_role,
         executions,
         total_cost_usd,
+        cost_from_prices_usd,
+        unpriced_executions,
         total_latency_ms,
         latency_samples,
         total_tokens_in,
@@ -54,7 +56,7 @@ role_tasks as (
 recent_executions as (
     select
         agent_role,
-        api_cost_usd,
+        cost_usd,
         latency_ms,
         latency_samples,
         tokens_in,
@@ -74,6 +76,8 @@ all_time_sums as (
     select
         agent_role,
         sum(total_cost_usd) as total_cost_usd,
+        sum(cost_from_prices_usd) as cost_from_prices_usd,
+        sum(unpriced_executions)::bigint as unpriced_executions,
         {{ ratio('sum(total_latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms,
         sum(total_tokens_in) + sum(total_tokens_out) as total_tokens,
         sum(executions)::bigint as executions
@@ -94,7 +98,7 @@ task_counts as (
 recent_sums as (
     select
         agent_role,
-        coalesce(sum(api_cost_usd), 0) as total_cost_usd_30d,
+        coalesce(sum(cost_usd), 0) as total_cost_usd_30d,
         {{ ratio('sum(latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms_30d,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as total_tokens_30d,
         count(*) as executions_30d
@@ -115,6 +119,8 @@ final as (
         coalesce(recent_sums.total_tokens_30d, 0) as total_tokens_30d,
         all_time_sums.executions,
         coalesce(recent_sums.executions_30d, 0) as executions_30d,
+        all_time_sums.cost_from_prices_usd,
+        all_time_sums.unpriced_executions,
         phases.phase_order,
         window_bounds.window_start,
         window_bounds.as_of

@@ -58,6 +58,15 @@ def build(
         )
         raise typer.Exit(1)
     console.print(_summary_line(result), highlight=False, soft_wrap=True)
+    if result.prices is not None:
+        prices = result.prices
+        console.print(f"prices: {prices.priced} of {prices.models_seen} model(s) priced ({prices.source}"
+                      " or the custom seed)", highlight=False)
+        if prices.changed:
+            console.print("  prices changed since the last build: every cost was rebuilt", highlight=False)
+        if prices.unpriced:
+            console.print(f"  [yellow]{len(prices.unpriced)} model(s) without a price[/]: see asp-telemetry prices",
+                          highlight=False)
     for title, nodes, style in (("failed", result.failed_nodes, "bold red"), ("warned", result.warned_nodes, "yellow")):
         if not nodes:
             continue

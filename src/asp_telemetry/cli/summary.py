@@ -77,7 +77,8 @@ def print_marts_summary(data: ReportData) -> None:
                       f"{coverage.defects:,} defect log rows[/] ({coverage.first_day} to {coverage.last_day})")
 
     cost = Table("agent role", "tasks", "cost", "avg latency (ms)", "tokens", "cost, last 30 d",
-                 title="Cost by agent role", title_justify="left")
+                 title="Cost by agent role", title_justify="left",
+                 caption=f"cost: {data.coverage.cost_line()}" if data.coverage else None, caption_justify="left")
     for row in tables.get("cost_by_role", []):
         cost.add_row(row["agent_role"], _fmt(row["tasks_executed"]), _fmt(row["total_cost_usd"], "usd"),
                      _fmt(row["avg_latency_ms"]), _fmt(int(row["total_tokens"] or 0)),

@@ -3,8 +3,10 @@ again adds nothing (README, "Identities"). Tasks and defects are identified by t
 keys; cost rows, bootstrap rows and rejects by a 128-bit hash stored as a uuid (`record_key`,
 `reject_key`), which unique indexes enforce.
 
-Timestamps are compared as instants (in UTC) and metric values at the column's scale, so the
-same record written with another offset or more digits keeps its identity. A value the record
+Timestamps are compared as instants (in UTC) and metric values at 4 decimal places (the
+specification's scale), so the same record written with another offset or more digits keeps
+its identity. Migration 0008 widened the column to 12 places; identities kept 4, so that a
+file loaded before the upgrade and again after it still adds nothing. A value the record
 does not give (a timestamp the database would default to now()) enters the identity as
 absent, so the same line loaded twice is one row.
 """

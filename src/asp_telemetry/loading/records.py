@@ -53,7 +53,7 @@ class AgentCostVectorRecord(TypedDict):
     agent_version: NotRequired[_text(20) | None]
     agent_iteration: NotRequired[Annotated[integer(1) | None, Default("1")]]
     metric_type: _text(50, required=True)
-    metric_value: _numeric(15, 4, minimum=Decimal(0))
+    metric_value: _numeric(24, 12, minimum=Decimal(0))  # migration 0008
     metric_unit: NotRequired[_text(20)]
     llm_model: NotRequired[_text(100) | None]
     llm_provider: NotRequired[_text(50) | None]

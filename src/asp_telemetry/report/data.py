@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -88,7 +89,10 @@ QUERIES: dict[str, str] = {
             (select max(execution_date) from marts.fct_daily_role_costs) as last_day,
             (select count(*) from marts.fct_task_costs) as tasks,
             (select coalesce(sum(executions), 0) from marts.fct_daily_role_costs) as executions,
-            (select count(*) from marts.fct_defects) as defects
+            (select count(*) from marts.fct_defects) as defects,
+            (select coalesce(sum(total_cost_usd), 0) from marts.fct_daily_role_costs) as cost_usd,
+            (select coalesce(sum(cost_from_prices_usd), 0) from marts.fct_daily_role_costs) as cost_from_prices_usd,
+            (select coalesce(sum(unpriced_executions), 0) from marts.fct_daily_role_costs) as unpriced_executions
     """,
 }
 
@@ -99,6 +103,17 @@ class Coverage(BaseModel):
     tasks: int
     executions: int
     defects: int
+    cost_usd: Decimal = Decimal(0)
+    cost_from_prices_usd: Decimal = Decimal(0)
+    unpriced_executions: int = 0
+
+    def cost_line(self) -> str:
+        """'$12.34 in all, 40.0% of it priced from tokens; 3 executions without a cost'."""
+        share = f"{100 * self.cost_from_prices_usd / self.cost_usd:.1f}%" if self.cost_usd else "none"
+        line = f"${self.cost_usd:,.2f} in all, {share} of it priced from tokens"
+        if self.unpriced_executions:
+            line += f"; {self.unpriced_executions:,} executions without a cost (asp-telemetry prices)"
+        return line
 
 
 class ReportData(BaseModel):

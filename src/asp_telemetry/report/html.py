@@ -53,6 +53,7 @@ def render(data: ReportData, panels: list[Panel], generated_at: datetime | None 
             _card(f"{coverage.tasks:,}", "tasks"),
             _card(f"{coverage.executions:,}", "agent executions"),
             _card(f"{coverage.defects:,}", "defect log rows"),
+            _card(f"${coverage.cost_usd:,.2f}", f"cost ({coverage.cost_line().split(', ', 1)[1]})"),
             _card(period, "data time range"),
         ]) + "</div>"
     sections = []

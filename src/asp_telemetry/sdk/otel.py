@@ -25,6 +25,8 @@ class TracedRun(Protocol):
     model: str | None
     tokens_in: int
     tokens_out: int
+    cache_read_tokens: int
+    cache_write_tokens: int
     cost_usd: float | None
 
 
@@ -96,6 +98,10 @@ def end_agent_span(span: Any, run: TracedRun, error: BaseException | None) -> No
     if run.tokens_in or run.tokens_out:
         span.set_attribute("gen_ai.usage.input_tokens", run.tokens_in)
         span.set_attribute("gen_ai.usage.output_tokens", run.tokens_out)
+    if run.cache_read_tokens:
+        span.set_attribute("gen_ai.usage.cache_read.input_tokens", run.cache_read_tokens)
+    if run.cache_write_tokens:
+        span.set_attribute("gen_ai.usage.cache_creation.input_tokens", run.cache_write_tokens)
     if run.cost_usd is not None:
         span.set_attribute("gen_ai.usage.cost", run.cost_usd)
     if run.model:

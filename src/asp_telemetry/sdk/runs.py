@@ -60,7 +60,8 @@ class AgentRun:
 
     __slots__ = (
         "task_id", "subtask_id", "project_id", "role", "iteration", "model", "provider", "version",
-        "started_at", "_started", "latency_ms", "tokens_in", "tokens_out", "cost_usd", "tool_calls",
+        "started_at", "_started", "latency_ms", "tokens_in", "tokens_out", "cache_read_tokens",
+        "cache_write_tokens", "cost_usd", "tool_calls",
         "tool_names", "metrics", "error_type", "span", "_token",
     )
 
@@ -76,6 +77,8 @@ class AgentRun:
         self.project_id = project_id
         self.tokens_in = 0
         self.tokens_out = 0
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
         self.cost_usd: float | None = None
         self.tool_calls = 0
         self.tool_names: list[str] | None = None
@@ -87,14 +90,27 @@ class AgentRun:
         self._started = time.perf_counter()
 
     def record_usage(self, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None = None,
-                     model: str | None = None) -> None:
-        """Add one model call's usage (may be called many times: it sums). No cost, no cost row."""
+                     model: str | None = None, cache_read_tokens: int = 0, cache_write_tokens: int = 0) -> None:
+        """Add one model call's usage (may be called many times: it sums). No cost, no cost row
+        (the build prices the tokens). tokens_in counts every input token, the cache reads and
+        writes included (as the GenAI conventions and OpenAI count them; for Anthropic's API
+        pass input_tokens + cache_read_input_tokens + cache_creation_input_tokens)."""
         if not _non_negative(tokens_in, "tokens_in") or not _non_negative(tokens_out, "tokens_out"):
+            return
+        if not _non_negative(cache_read_tokens, "cache_read_tokens") or not _non_negative(
+                cache_write_tokens, "cache_write_tokens"):
+            return
+        if cache_read_tokens + cache_write_tokens > tokens_in:
+            delivery.count_error(
+                f"cache_read_tokens + cache_write_tokens ({cache_read_tokens} + {cache_write_tokens}) exceed "
+                f"tokens_in ({tokens_in}), which includes them: ignored")
             return
         if cost_usd is not None and not _non_negative(cost_usd, "cost_usd"):
             return
         self.tokens_in += int(tokens_in)
         self.tokens_out += int(tokens_out)
+        self.cache_read_tokens += int(cache_read_tokens)
+        self.cache_write_tokens += int(cache_write_tokens)
         if cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + float(cost_usd)
         if model:
@@ -142,7 +158,10 @@ class AgentRun:
             latency_ms=round(self.latency_ms, 4),
             tokens_in=self.tokens_in if tokens else None,
             tokens_out=self.tokens_out if tokens else None,
-            cost_usd=None if self.cost_usd is None else round(self.cost_usd, 4),
+            cache_read_tokens=self.cache_read_tokens or None,
+            cache_write_tokens=self.cache_write_tokens or None,
+            # the column keeps 12 places (migration 0008); float sums carry noise beyond them
+            cost_usd=None if self.cost_usd is None else round(self.cost_usd, 12),
             tool_calls=self.tool_calls or None,
             other_metrics=self.metrics or [],
         ).cost_rows()
@@ -310,12 +329,12 @@ def agent_run(
 
 
 def record_usage(tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None = None,
-                 model: str | None = None) -> None:
+                 model: str | None = None, cache_read_tokens: int = 0, cache_write_tokens: int = 0) -> None:
     run = _current_run.get()
     if run is None:
         delivery.count_error("record_usage outside a tracked agent run: ignored")
         return
-    run.record_usage(tokens_in, tokens_out, cost_usd, model)
+    run.record_usage(tokens_in, tokens_out, cost_usd, model, cache_read_tokens, cache_write_tokens)
 
 
 def record_tool_call(name: str | None = None) -> None:

@@ -351,6 +351,18 @@ def _usage(generation: Observation, key: str) -> Decimal | None:
     return _number(value)
 
 
+# Langfuse's usageDetails keys for the input tokens read from / written to the provider's
+# prompt cache. Langfuse totals a generation as the sum of its keys, so its `input` holds the
+# uncached input only; Tokens_In counts all of it (the GenAI conventions' input tokens), the
+# cache tokens once: input + cache reads + cache writes.
+CACHE_READ_KEYS = ("cache_read_input_tokens", "input_cached_tokens", "input_cache_read")
+CACHE_WRITE_KEYS = ("cache_creation_input_tokens", "input_cache_creation", "input_cache_write")
+
+
+def _cache(generation: Observation, keys: tuple[str, ...]) -> Decimal | None:
+    return _sum([_usage(generation, key) for key in keys])
+
+
 def _cost(generation: Observation) -> Decimal | None:
     details = generation.data.get("costDetails") or {}
     value = details.get("total") if isinstance(details, dict) else None
@@ -374,7 +386,9 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
     _walk(agent, below, roles)
     if below.generations:
         latency = Decimal((end - start).total_seconds() * 1000).quantize(Decimal("0.001")) if end else None
-        tokens_in = _sum([_usage(g, "input") for g in below.generations])
+        cache_read = _sum([_cache(g, CACHE_READ_KEYS) for g in below.generations])
+        cache_write = _sum([_cache(g, CACHE_WRITE_KEYS) for g in below.generations])
+        tokens_in = _sum([_usage(g, "input") for g in below.generations] + [cache_read, cache_write])
         tokens_out = _sum([_usage(g, "output") for g in below.generations])
         cost = _sum([_cost(g) for g in below.generations])
         ordered = sorted(below.generations, key=lambda g: _time(g.data.get("startTime")) or start)
@@ -385,6 +399,7 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         if latency is None and end is not None:
             latency = Decimal((end - start).total_seconds() * 1000).quantize(Decimal("0.001"))
         tokens_in, tokens_out = _number(meta.get("tokens_in")), _number(meta.get("tokens_out"))
+        cache_read = cache_write = None
         cost = _number(meta.get("api_cost_usd"))
         model = meta.get("llm_model") or data.get("model")
     metadata: dict[str, Any] = {"trace_id": data.get("traceId"), "observation_id": agent.id, "source": "langfuse"}
@@ -407,6 +422,8 @@ def _execution(agent: Observation, traces: dict[str, dict[str, Any]], roles: fro
         latency_ms=latency,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
         cost_usd=cost,
         tool_calls=below.tools,
     ).cost_rows()

@@ -36,6 +36,13 @@ NANOS_PER_MS = Decimal(1_000_000)
 # Inherited from the nearest ancestor that has them.
 INHERITED = ("asp.task_id", "gen_ai.conversation.id", "asp.subtask_id", "asp.project_id", "asp.agent_iteration")
 USAGE_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cost")
+# The part of the input tokens read from / written to the provider's prompt cache (the GenAI
+# conventions count them in gen_ai.usage.input_tokens: Tokens_In keeps them, counted once),
+# with the spellings of earlier convention versions.
+CACHE_READ_KEYS = (
+    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens", "gen_ai.usage.input_tokens.cached",
+)
+CACHE_WRITE_KEYS = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")
 RESOURCE_KEPT = frozenset({"service.name"})
 # OpenInference (Arize Phoenix's conventions: the LlamaIndex, LangChain, DSPy, CrewAI and
 # OpenAI Agents instrumentors) read as the GenAI attributes they stand for (docs/collector.md,
@@ -52,16 +59,16 @@ OPENINFERENCE_ATTRIBUTES = {
     "llm.token_count.completion": "gen_ai.usage.output_tokens",
     "llm.cost.total": "gen_ai.usage.cost",
     "session.id": "gen_ai.conversation.id",
-    # TODO(issue 14): "llm.token_count.prompt_details.cache_read" becomes the cache-read metric
-    # (gen_ai.usage.cache_read.input_tokens) once its metric type is in seeds/metric_types.csv;
-    # it is part of llm.token_count.prompt, so it must not be added to Tokens_In.
+    # part of llm.token_count.prompt, as the GenAI cache reads are of the input tokens
+    "llm.token_count.prompt_details.cache_read": "gen_ai.usage.cache_read.input_tokens",
+    "llm.token_count.prompt_details.cache_write": "gen_ai.usage.cache_creation.input_tokens",
 }
 # The attributes the mapping reads: a span keeps these only (prompts and messages can be large).
 KEPT_ATTRIBUTES = frozenset({
     "gen_ai.operation.name", "gen_ai.agent.name", "gen_ai.agent.id", "gen_ai.agent.version",
     "gen_ai.aggregated_usage.input_tokens", "gen_ai.aggregated_usage.output_tokens",
     "gen_ai.response.model", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.system", "service.name",
-    *USAGE_KEYS, *INHERITED, OPENINFERENCE_KIND, *OPENINFERENCE_ATTRIBUTES,
+    *USAGE_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *INHERITED, OPENINFERENCE_KIND, *OPENINFERENCE_ATTRIBUTES,
 })
 
 
@@ -392,6 +399,8 @@ class _Usage:
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost: Decimal | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
     tool_calls: int = 0
     models: list[tuple[int, str]] = field(default_factory=list)  # (start, model) of inference spans
     providers: list[str] = field(default_factory=list)
@@ -443,6 +452,8 @@ def _collect(agent: Span, usage: _Usage) -> None:
                 usage.tokens_in = _add(usage.tokens_in, attrs.get("gen_ai.usage.input_tokens"))
                 usage.tokens_out = _add(usage.tokens_out, attrs.get("gen_ai.usage.output_tokens"))
                 usage.cost = _add(usage.cost, attrs.get("gen_ai.usage.cost"))
+                usage.cache_read = _add(usage.cache_read, _first(attrs, CACHE_READ_KEYS))
+                usage.cache_write = _add(usage.cache_write, _first(attrs, CACHE_WRITE_KEYS))
             reported_below = reported_below or mine
         reported[span.span_id] = reported_below
 
@@ -473,6 +484,8 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
                 value = attrs.get(f"gen_ai.aggregated_usage.{fallback}")
             setattr(usage, key, _add(None, value))
         usage.cost = _add(None, attrs.get("gen_ai.usage.cost"))
+        usage.cache_read = _add(None, _first(attrs, CACHE_READ_KEYS))
+        usage.cache_write = _add(None, _first(attrs, CACHE_WRITE_KEYS))
     task_id = inherited.get("asp.task_id") or inherited.get("gen_ai.conversation.id") or agent.trace_id
     metadata: dict[str, Any] = {"trace_id": agent.trace_id, "span_id": agent.span_id, "source": "otlp"}
     if agent.status_code == STATUS_ERROR:
@@ -503,10 +516,17 @@ def _execution(agent: Span, inherited: dict[str, Any]) -> Item:
         latency_ms=Decimal(agent.end_ns - agent.start_ns) / NANOS_PER_MS if agent.end_ns else None,
         tokens_in=usage.tokens_in,
         tokens_out=usage.tokens_out,
+        cache_read_tokens=usage.cache_read,
+        cache_write_tokens=usage.cache_write,
         cost_usd=usage.cost,
         tool_calls=usage.tool_calls,
     ).cost_rows()
     return Item(agent.line, text, records, position=position, record_type="agent_cost_vector")
+
+
+def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of `keys` the span has (a newer spelling before an older one)."""
+    return next((attrs[key] for key in keys if attrs.get(key) is not None), None)
 
 
 def _text(value: Any) -> Any:
