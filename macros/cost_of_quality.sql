@@ -2,28 +2,37 @@
     Cost of quality (metrics.md, "Cost of quality and phase quality"), shared by
     mart_cost_of_quality and mart_cost_of_quality_weekly so that each formula lives once.
 
-    cost_of_quality_sums(effort): the aggregates over the executions of a scope, for a query
-    that groups rows of int_execution_effort (`effort`): tasks, executions, and the total,
-    appraisal and failure effort in time (latency_ms) and in money (cost_usd); 0, not NULL,
-    when a scope has none of it.
+    task_effort_by_class(effort): a task's executions and its total, appraisal and failure
+    effort in time (latency_ms) and in money (cost_usd), for a query that groups the rows of
+    int_execution_effort (`effort`) by task (and week).
+
+    cost_of_quality_sums(task_effort): those summed over the tasks of a scope, with the
+    number of tasks; 0, not NULL, when a scope has none of it. Two steps, so that tasks are
+    counted without a count(distinct) over every execution.
 
     cost_of_quality_ratios(sums): from those columns of relation `sums`, the COQ percentages
     and the appraisal/failure ratio in time and in money. A percentage is NULL when the
     scope's total effort is 0; a ratio is NULL when its failure effort is 0.
 #}
-{% macro cost_of_quality_sums(effort) -%}
-    count(distinct {{ effort }}.task_id) as tasks,
-    count({{ effort }}.execution_key) as executions,
-    trim_scale(coalesce(sum({{ effort }}.effort_ms), 0)) as total_latency_ms,
-    trim_scale(coalesce(sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'appraisal'), 0))
-        as appraisal_latency_ms,
-    trim_scale(coalesce(sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'failure'), 0))
-        as failure_latency_ms,
-    trim_scale(coalesce(sum({{ effort }}.effort_usd), 0)) as total_cost_usd,
-    trim_scale(coalesce(sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'appraisal'), 0))
-        as appraisal_cost_usd,
-    trim_scale(coalesce(sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'failure'), 0))
-        as failure_cost_usd
+{% macro task_effort_by_class(effort) -%}
+    count(*) as executions,
+    sum({{ effort }}.effort_ms) as total_latency_ms,
+    sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'appraisal') as appraisal_latency_ms,
+    sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'failure') as failure_latency_ms,
+    sum({{ effort }}.effort_usd) as total_cost_usd,
+    sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'appraisal') as appraisal_cost_usd,
+    sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'failure') as failure_cost_usd
+{%- endmacro %}
+
+{% macro cost_of_quality_sums(task_effort) -%}
+    count(*) as tasks,
+    coalesce(sum({{ task_effort }}.executions), 0)::bigint as executions,
+    {%- for column in [
+        'total_latency_ms', 'appraisal_latency_ms', 'failure_latency_ms',
+        'total_cost_usd', 'appraisal_cost_usd', 'failure_cost_usd',
+    ] %}
+    trim_scale(coalesce(sum({{ task_effort }}.{{ column }}), 0)) as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {% macro cost_of_quality_ratios(sums) -%}

@@ -12,15 +12,24 @@ effort as (
     select * from {{ ref('int_execution_effort') }}
 ),
 
+task_effort as (
+    select
+        effort.project_id,
+        effort.task_id,
+        {{ task_effort_by_class('effort') }}
+    from effort
+    group by effort.project_id, effort.task_id
+),
+
 scope_sums as (
     select
         case
-            when grouping(effort.project_id) = 1 then '(all)'
-            else coalesce(effort.project_id, '(none)')
+            when grouping(task_effort.project_id) = 1 then '(all)'
+            else coalesce(task_effort.project_id, '(none)')
         end as project_id,
-        {{ cost_of_quality_sums('effort') }}
-    from effort
-    group by grouping sets ((effort.project_id), ())
+        {{ cost_of_quality_sums('task_effort') }}
+    from task_effort
+    group by grouping sets ((task_effort.project_id), ())
 ),
 
 final as (

@@ -10,16 +10,26 @@ effort as (
     select * from {{ ref('int_execution_effort') }}
 ),
 
+task_effort as (
+    select
+        effort.project_id,
+        effort.week_start,
+        effort.task_id,
+        {{ task_effort_by_class('effort') }}
+    from effort
+    group by effort.project_id, effort.week_start, effort.task_id
+),
+
 scope_sums as (
     select
-        effort.week_start,
+        task_effort.week_start,
         case
-            when grouping(effort.project_id) = 1 then '(all)'
-            else coalesce(effort.project_id, '(none)')
+            when grouping(task_effort.project_id) = 1 then '(all)'
+            else coalesce(task_effort.project_id, '(none)')
         end as project_id,
-        {{ cost_of_quality_sums('effort') }}
-    from effort
-    group by grouping sets ((effort.week_start, effort.project_id), (effort.week_start))
+        {{ cost_of_quality_sums('task_effort') }}
+    from task_effort
+    group by grouping sets ((task_effort.week_start, task_effort.project_id), (task_effort.week_start))
 ),
 
 final as (
