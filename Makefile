@@ -21,9 +21,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	eval "$$($(BIN)/asp-telemetry env)" && $(BIN)/sqlfluff lint models tests/dbt
 
-# BENCH_TASKS (default 100000) and BENCH_REPEATS (default 3) size the run.
-bench: $(VENV)/.installed
+# BENCH_TASKS (default 100000) and BENCH_REPEATS (default 3) size the run; then the collector's
+# (BENCH_COLLECTOR_SECONDS, default 60), whose client is the OpenTelemetry exporter (a dev extra).
+bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.collector
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("asp-telemetry needs Python 3.11 or newer, found " + sys.version.split()[0] + ": run make PYTHON=python3.11 ...") if sys.version_info < (3, 11) else None'

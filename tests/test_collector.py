@@ -100,3 +100,16 @@ def test_protobuf_partial_success_and_status_codes(db, tmp_path):
         metrics = httpx.get(f"{url}/metrics").text
         assert 'asp_collector_requests_total{code="413"} 2' in metrics
         assert 'asp_collector_requests_total{code="400"} 2' in metrics
+
+
+def test_over_the_backlog_bound_503_with_retry_after(db, tmp_path):
+    body = orjson.dumps(request([span(3, 1, operation="invoke_agent", gen_ai__agent__name="Code")]))
+    headers = {"Content-Type": "application/json"}
+    # The trace is held for an hour (--settle), so the backlog stays.
+    with running_collector(db, tmp_path / "spool", max_backlog_bytes=1, settle_s=3600, hold_s=3600) as (_, url):
+        assert httpx.post(f"{url}/v1/traces", content=body, headers=headers).status_code == 200
+        refused = httpx.post(f"{url}/v1/traces", content=body, headers=headers)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+        health = httpx.get(f"{url}/health")
+        assert health.status_code == 503 and "backlog" in health.json()["problems"][0]
+        assert "asp_collector_traces_held 1" in httpx.get(f"{url}/metrics").text

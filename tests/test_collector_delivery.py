@@ -225,3 +225,13 @@ def test_the_collector_runs_as_a_writer_login(db, tmp_path):
         assert query(db, "select loaded_by, ingest_token, status from raw.loads") == [(user, "writer-team", "complete")]
     finally:
         roles.revoke_login(db, user)
+
+
+def test_a_taken_address_is_a_clear_error(db, tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli("collect", "--listen", f"127.0.0.1:{port}", "--spool", str(tmp_path),
+                         env=cli_environment(db), check=False)
+    assert result.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from pathlib import Path
@@ -70,7 +71,12 @@ class Collector:
     def __init__(self, info: ConnectionInfo, options: CollectorOptions):
         check(options)
         self.options = options
-        self.spool = Spool(options.spool or paths.asp_home() / "collector-spool")
+        self.socket = _bind(options.host, options.port)
+        try:
+            self.spool = Spool(options.spool or paths.asp_home() / "collector-spool")
+        except BaseException:
+            self.socket.close()
+            raise
         self.metrics = Metrics()
         self.hold = TraceHold(options.settle_s, options.hold_s)
         self.ingestor = Ingestor(info, self.spool, self.hold, self.metrics, options.flush_s)
@@ -94,9 +100,10 @@ class Collector:
     def serve(self) -> None:
         """Serve until interrupted (SIGINT, SIGTERM), then load what is whole and stop."""
         try:
-            self.server.run()
+            self.server.run(sockets=[self.socket])
         finally:
             self.spool.close()
+            self.socket.close()
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a thread (beside the scheduled flows); `stop()` ends it."""
@@ -105,14 +112,13 @@ class Collector:
         return self.thread
 
     def wait_started(self, timeout_s: float = 60.0) -> None:
-        """Until it listens; InvalidInput if it cannot (the address is taken)."""
+        """Until it serves; InvalidInput if it stopped first."""
         deadline = time.monotonic() + timeout_s
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
                 raise InvalidInput(
-                    f"the collector cannot listen on {self.options.host}:{self.options.port} (is another "
-                    "process using it?): give another address with --collect-listen, or --no-collect"
+                    f"the collector on {self.options.host}:{self.options.port} did not start: see the messages above"
                 )
             time.sleep(0.05)
 
@@ -121,6 +127,18 @@ class Collector:
         thread = getattr(self, "thread", None)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout_s)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a taken address is a clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): is another process using it? "
+            "Choose another address (--listen, or --collect-listen for serve)"
+        ) from None
 
 
 def collect(info: ConnectionInfo, options: CollectorOptions) -> None:

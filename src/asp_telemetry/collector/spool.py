@@ -89,7 +89,7 @@ class Spool:
         the first append). A torn frame at a segment's end is cut off."""
         for number in self._left:
             path = self.directory / f"{number:020d}{SUFFIX}"
-            segment = _Segment(number, path, closed=True)
+            segment = _Segment(number, path)  # closed once all its frames are handed out
             self._segments[number] = segment
             frames, good = self._read(path, number)
             if good < path.stat().st_size:
@@ -103,7 +103,8 @@ class Spool:
                 self._seq = max(self._seq, frame.seq)
                 yield frame
             self._seq = max(self._seq, number)
-            self.release(number, 0)  # an empty segment goes now
+            segment.closed = True
+            self.release(number, 0)  # goes now if its requests are all done (or it had none)
         self._left = []
 
     @staticmethod
