@@ -33,7 +33,7 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[platform]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

@@ -77,9 +77,19 @@ def test_filters_use_only_that_task_type_or_project(analytics_db):
     both = probe.estimate(analytics_db, 15, task_type="api", project_id="Billing")
     assert both.tasks_used == len(project) > 0
     assert both.projection("tokens").beta1 == pytest.approx(stats.linregress(project[:, 0], project[:, 2]).slope)
-    nothing = probe.estimate(analytics_db, 15, project_id="no-such-project")
-    assert nothing.tasks_used == 0
-    assert {p.method for p in nothing.projections} == {"D"}
+    with pytest.raises(ValueError, match="no completed task has project 'no-such-project': known projects are .*Bil"):
+        probe.estimate(analytics_db, 15, project_id="no-such-project")
+
+
+def test_an_unknown_task_type_is_named_with_the_known_ones(analytics_db):
+    known = probe.known_values(analytics_db, "task_type")
+    assert "api" in known
+    result = run_cli("estimate", "--complexity", "10", "--task-type", "nosuchtype",
+                     env=cli_environment(analytics_db, COLUMNS="80"), check=False)
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "no completed task has task type 'nosuchtype': known task types are " + ", ".join(known) in message
+    assert "leave --task-type out" in message
 
 
 def test_no_marts_and_no_data_are_said_plainly(db, analytics_db):
@@ -93,6 +103,9 @@ def test_estimate_cli_prints_a_table_and_json(analytics_db):
     env = cli_environment(analytics_db, COLUMNS="160")
     table = run_cli("estimate", "--complexity", "18", env=env).stdout
     assert "PROBE-AI estimate for complexity 18" in table and "70% interval" in table and "method A" in table
+    piped = run_cli("estimate", "--complexity", "18", env=cli_environment(analytics_db, COLUMNS="80")).stdout
+    assert "\x1b[" not in piped and "…" not in piped
+    assert max(len(line.rstrip()) for line in piped.splitlines()) <= 80
     document = json.loads(run_cli("estimate", "--complexity", "18", "--json", env=env).stdout)
     assert [p["target"] for p in document["projections"]] == ["latency_ms", "tokens", "api_cost_usd"]
     assert document["projections"][2]["interval_90"]["low"] >= 0

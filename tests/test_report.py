@@ -63,6 +63,14 @@ def test_axis_titles_carry_units(written):
         assert title in page, title
 
 
+def test_each_chart_title_is_shown_once(written):
+    _, page = written
+    headings = re.findall(r"<h2>([^<]+)</h2>", page)
+    assert len(headings) == len(CHARTS)
+    for heading in headings:
+        assert page.count(heading) == 1, heading  # the panel's heading; the figure has no title of its own
+
+
 def test_before_any_build_the_report_says_so(db, tmp_path):
     result = report.write_report(db, tmp_path)
     page = result.path.read_text()

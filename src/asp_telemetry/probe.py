@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from psycopg import sql
 from pydantic import BaseModel
 
 from asp_telemetry import connection
@@ -175,6 +176,31 @@ def fits(info: ConnectionInfo, task_type: str | None = None, project_id: str | N
     return {target: Regression(**dict(zip(fields, values, strict=True))) for target, *values in rows}
 
 
+def known_values(info: ConnectionInfo, column: str) -> list[str]:
+    """The task types (column 'task_type') or projects ('project_id') of the completed tasks."""
+    if column not in ("task_type", "project_id"):
+        raise ValueError(column)
+    query = sql.SQL("select distinct {column} from marts.mart_probe_fits where {column} is not null order by 1").format(
+        column=sql.Identifier(column)
+    )
+    with connection.connect(info) as conn:
+        return [value for (value,) in conn.execute(query).fetchall()]
+
+
+def _check_known(info: ConnectionInfo, column: str, value: str | None, option: str) -> None:
+    if value is None:
+        return
+    known = known_values(info, column)
+    if value not in known:
+        what = "task type" if column == "task_type" else "project"
+        listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        raise InvalidInput(
+            f"no completed task has {what} {value!r}: "
+            + (f"known {what}s are {listed}" if known else f"no completed task has a {what} yet")
+            + f" (leave {option} out to use every completed task)"
+        )
+
+
 def estimate(
     info: ConnectionInfo, complexity: float, task_type: str | None = None, project_id: str | None = None
 ) -> Estimate:
@@ -182,6 +208,9 @@ def estimate(
     if complexity <= 0:
         raise InvalidInput(f"complexity must be positive (got {complexity})")
     fitted = fits(info, task_type, project_id)
+    if not fitted:
+        _check_known(info, "task_type", task_type, "--task-type")
+        _check_known(info, "project_id", project_id, "--project")
     return Estimate(
         complexity=complexity, task_type=task_type, project_id=project_id,
         tasks_used=max((fit.n for fit in fitted.values()), default=0),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -46,6 +49,8 @@ def quiet_prefect(keep_logs: bool = False) -> None:
     if not keep_logs:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's temporary server gets 20 s to start by default, too few on a busy machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _print_version(value: bool) -> None:
@@ -68,6 +73,22 @@ def options(
     ] = False,
 ) -> None:
     """Telemetry and PSP analytics for AI-agent software pipelines."""
+
+
+def command(name: str = "asp-telemetry") -> str:
+    """How to call `name` (asp-telemetry, dbt) from here: bare when the PATH finds this
+    installation's, else its path (`.venv/bin/dbt` in a checkout)."""
+    script = Path(sys.argv[0])
+    if script.name != "asp-telemetry" or not script.exists():
+        return name
+    wanted = script.resolve().parent / name
+    found = shutil.which(name)
+    if found and Path(found).resolve() == wanted.resolve():
+        return name
+    try:
+        return str(wanted.relative_to(Path.cwd()))
+    except ValueError:
+        return str(wanted)
 
 
 def main() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from asp_telemetry import demo as demo_lib
-from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
+from asp_telemetry import paths
+from asp_telemetry.cli.app import app, command, console, handle_errors, quiet_prefect
 
 
 @app.command("demo")
@@ -42,13 +44,22 @@ def demo(
     if estimate is not None:
         console.print()
         print_estimate(estimate)
-    console.print(
-        f"\nReport: {report.path} (open it in a browser; it needs no network)\n"
-        "Explore further:\n"
-        '  eval "$(.venv/bin/asp-telemetry env)"     # PG* variables for psql and dbt\n'
-        "  psql -c 'select * from marts.mart_review_effectiveness'\n"
-        "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve   # after the eval above\n"
-        "  .venv/bin/asp-telemetry estimate --complexity 25 --task-type api\n"
-        "  .venv/bin/asp-telemetry db stop          # stop the embedded PostgreSQL",
-        highlight=False,
-    )
+    asp, dbt = command(), command("dbt")
+    project, kind = paths.project()
+    if kind == "packaged":  # read-only: a copy of its own is where a team changes the project
+        dbt_line = f"{asp} init my-project    # the dbt project, to change"
+    elif project == Path.cwd().resolve():
+        dbt_line = f"{dbt} docs generate && {dbt} docs serve"
+    else:
+        dbt = str(Path(dbt).resolve()) if "/" in dbt else dbt
+        dbt_line = f"cd {project} && {dbt} docs generate && {dbt} docs serve"
+    console.print(f"\nReport: {report.path}", highlight=False, soft_wrap=True)
+    console.print("(open it in a browser; it needs no network)\nExplore further:", highlight=False)
+    for line in (
+        f'eval "$({asp} env)"    # PG* variables for psql and dbt',
+        "psql -c 'select * from marts.mart_review_effectiveness'",
+        dbt_line,
+        f"{asp} estimate --complexity 25 --task-type api",
+        f"{asp} db stop    # stop the embedded PostgreSQL",
+    ):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)

@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.padding import Padding
 
 from asp_telemetry import connection
+from asp_telemetry.cli import tables as layout
 from asp_telemetry.cli.app import app, console, handle_errors
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from asp_telemetry.probe import Estimate, Interval
 
-UNITS = {"latency_ms": "ms", "tokens": "tokens", "api_cost_usd": "USD"}
+LABELS = {"latency_ms": "latency (ms)", "tokens": "tokens", "api_cost_usd": "cost (USD)"}
 
 
 def _number(target: str, value: float | None) -> str:
     if value is None:
         return "-"
-    return f"${value:,.4f}" if target == "api_cost_usd" else f"{value:,.0f}"
+    return f"{value:,.4f}" if target == "api_cost_usd" else f"{value:,.0f}"
 
 
 def _interval(target: str, interval: Interval | None) -> str:
@@ -27,17 +30,26 @@ def _interval(target: str, interval: Interval | None) -> str:
 
 
 def print_estimate(estimate: Estimate) -> None:
+    console.print(estimate_table(estimate))
+    for item in estimate.projections:
+        console.print(Padding(f"{LABELS[item.target]}: method {item.method}, {item.reason}", (0, 0, 0, 2)),
+                      highlight=False)
+
+
+def estimate_table(estimate: Estimate) -> Table:
     scope = ", ".join(filter(None, [
         f"task type {estimate.task_type}" if estimate.task_type else None,
         f"project {estimate.project_id}" if estimate.project_id else None,
     ])) or "all completed tasks"
-    table = Table(
-        "target", "projection", "70% interval", "90% interval", "method", "n", "r²", "p",
-        title=f"PROBE-AI estimate for complexity {estimate.complexity:g} ({scope})", title_justify="left",
+    table = layout.table(
+        f"PROBE-AI estimate for complexity {estimate.complexity:g} ({scope})",
+        layout.text("target"), layout.number("projection"), layout.text("70% interval"),
+        layout.text("90% interval"), layout.text("method"), layout.number("n"), layout.number("r²"),
+        layout.number("p"),
     )
     for item in estimate.projections:
         table.add_row(
-            f"{item.target} ({UNITS[item.target]})",
+            LABELS[item.target],
             _number(item.target, item.projection),
             _interval(item.target, item.interval_70),
             _interval(item.target, item.interval_90),
@@ -46,9 +58,7 @@ def print_estimate(estimate: Estimate) -> None:
             "-" if item.r_squared is None else f"{item.r_squared:.2f}",
             "-" if item.significance is None else f"{item.significance:.3f}",
         )
-    console.print(table)
-    for item in estimate.projections:
-        console.print(f"  {item.target}: method {item.method}, {item.reason}", highlight=False)
+    return table
 
 
 @app.command("estimate")

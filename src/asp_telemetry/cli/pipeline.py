@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from asp_telemetry import connection, migrations
-from asp_telemetry.cli.app import app, console, handle_errors, quiet_prefect
+from asp_telemetry.cli import tables as layout
+from asp_telemetry.cli.app import app, command, console, handle_errors, quiet_prefect
 
 
 def use_inbox(inbox: Path | None) -> None:
@@ -102,11 +103,30 @@ def serve(
         collector.start_in_thread()
         collector.wait_started()
         console.print(f"collecting OTLP/HTTP traces on http://{collect_listen}/v1/traces", highlight=False)
-    from asp_telemetry.flows.serve import serve_flows
+    from asp_telemetry.flows import serve as serving
 
+    items = serving.deployments(inbox_dir=None, ingest_interval_s=ingest_every, transform_cron=transform_cron,
+                                snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)
+    print_schedules(serving.describe(items))
     try:
-        serve_flows(inbox_dir=None, ingest_interval_s=ingest_every,
-                    transform_cron=transform_cron, snapshot_cron=snapshot_cron, write_back_cron=write_back_cron)
+        serving.serve_flows(items)
     finally:
         if collector is not None:
             collector.stop()
+
+
+def print_schedules(scheduled: list) -> None:
+    table = layout.table("Serving these flows until Ctrl-C", layout.text("flow/deployment"), layout.text("schedule"),
+                         layout.text("next run (UTC)"))
+    for item in scheduled:
+        table.add_row(item.deployment, item.schedule, f"{item.next_run:%Y-%m-%d %H:%M}" if item.next_run else "-")
+    console.print(table)
+    console.print("Run the whole pipeline now, from another shell:", highlight=False)
+    console.print(f"  {command()} run", highlight=False, soft_wrap=True)
+    if os.environ.get("PREFECT_API_URL"):
+        first = scheduled[0].deployment if scheduled else "ingest/asp-ingest"
+        console.print("Or one served flow, on this Prefect server:", highlight=False)
+        console.print(f"  prefect deployment run {first}", highlight=False, soft_wrap=True)
+    else:
+        console.print("(These deployments live in a temporary Prefect server of this process: set PREFECT_API_URL "
+                      "to serve them on a server that `prefect deployment run` can reach.)", highlight=False)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from asp_telemetry.cli import tables as layout
 from asp_telemetry.cli.app import console
 
 if TYPE_CHECKING:
@@ -69,50 +70,82 @@ def print_quality_headline(cost_of_quality: list[dict], phase_quality: list[dict
         console.print(f"DRL vs Test: {leverage}", highlight=False)
 
 
+DIRECTION_SIGNS = {"lower_is_better": "≤", "higher_is_better": "≥"}
+STATUS_COLORS = {"Ready to Graduate": "green", "On Track": "cyan", "Needs Improvement": "yellow"}
+
+
 def print_marts_summary(data: ReportData) -> None:
     tables = data.tables
     if data.coverage:
         coverage = data.coverage
         console.print(f"\n[bold]{coverage.tasks:,} tasks, {coverage.executions:,} agent executions, "
                       f"{coverage.defects:,} defect log rows[/] ({coverage.first_day} to {coverage.last_day})")
-
-    cost = Table("agent role", "tasks", "cost", "avg latency (ms)", "tokens", "cost, last 30 d",
-                 title="Cost by agent role", title_justify="left",
-                 caption=f"cost: {data.coverage.cost_line()}" if data.coverage else None, caption_justify="left")
-    for row in tables.get("cost_by_role", []):
-        cost.add_row(row["agent_role"], _fmt(row["tasks_executed"]), _fmt(row["total_cost_usd"], "usd"),
-                     _fmt(row["avg_latency_ms"]), _fmt(int(row["total_tokens"] or 0)),
-                     _fmt(row["total_cost_usd_30d"], "usd"))
-    console.print(cost)
-
-    review = Table("review phase", "true pos.", "false pos.", "false neg.", "precision", "recall", "escape rate",
-                   title="Review effectiveness", title_justify="left")
-    for row in tables.get("review_effectiveness", []):
-        review.add_row(row["review_phase"], _fmt(row["true_positives"]), _fmt(row["false_positives"]),
-                       _fmt(row["false_negatives"]), _fmt(row["precision_pct"], "pct"), _fmt(row["recall_pct"], "pct"),
-                       _fmt(row["escape_rate_pct"], "pct"))
-    console.print(review)
-
-    process = tables.get("process_yield") or [{}]
-    yields = Table("phase", "injected", "removed", "escaped into", "phase yield",
-                   title=f"Phase yields (process yield {_fmt(process[0].get('process_yield_pct'), 'pct')})",
-                   title_justify="left")
-    for row in tables.get("phase_yield", []):
-        yields.add_row(row["phase"], _fmt(row["injected"]), _fmt(row["removed"]), _fmt(row["escaped_into"]),
-                       _fmt(row["phase_yield_pct"], "pct"))
-    console.print(yields)
-
+    cost_caption = f"cost: {data.coverage.cost_line()}" if data.coverage else None
+    for table in (cost_table(tables, cost_caption), review_table(tables), yield_table(tables)):
+        console.print(table)
     print_quality_headline(tables.get("cost_of_quality", []), tables.get("phase_quality", []))
+    console.print(bootstrap_table(tables))
 
-    bootstrap = Table("capability", "mode", "tasks", "metric", "value", "target", "status",
-                      title="Bootstrap status", title_justify="left")
-    colors = {"Ready to Graduate": "green", "On Track": "cyan", "Needs Improvement": "yellow"}
-    for row in tables.get("bootstrap_status", []):
+
+def cost_table(tables: dict[str, list[dict[str, Any]]], caption: str | None = None) -> Table:
+    table = layout.table("Cost by agent role", layout.text("agent role"), layout.number("tasks"), layout.number("cost"),
+                         layout.number("avg latency (ms)"), layout.number("tokens"), layout.number("cost, last 30 d"),
+                         caption=caption)
+    for row in tables.get("cost_by_role", []):
+        table.add_row(row["agent_role"], _fmt(row["tasks_executed"]), _fmt(row["total_cost_usd"], "usd"),
+                      _fmt(row["avg_latency_ms"]), _fmt(int(row["total_tokens"] or 0)),
+                      _fmt(row["total_cost_usd_30d"], "usd"))
+    return table
+
+
+def review_table(tables: dict[str, list[dict[str, Any]]]) -> Table:
+    table = layout.table("Review effectiveness", layout.text("review phase"), layout.number("true pos."),
+                         layout.number("false pos."), layout.number("false neg."), layout.number("precision"),
+                         layout.number("recall"), layout.number("escape rate"))
+    for row in tables.get("review_effectiveness", []):
+        table.add_row(row["review_phase"], _fmt(row["true_positives"]), _fmt(row["false_positives"]),
+                      _fmt(row["false_negatives"]), _fmt(row["precision_pct"], "pct"), _fmt(row["recall_pct"], "pct"),
+                      _fmt(row["escape_rate_pct"], "pct"))
+    return table
+
+
+def yield_table(tables: dict[str, list[dict[str, Any]]]) -> Table:
+    process = tables.get("process_yield") or [{}]
+    table = layout.table(f"Phase yields (process yield {_fmt(process[0].get('process_yield_pct'), 'pct')})",
+                         layout.text("phase"), layout.number("injected"), layout.number("removed"),
+                         layout.number("escaped into"), layout.number("phase yield"))
+    for row in tables.get("phase_yield", []):
+        table.add_row(row["phase"], _fmt(row["injected"]), _fmt(row["removed"]), _fmt(row["escaped_into"]),
+                      _fmt(row["phase_yield_pct"], "pct"))
+    return table
+
+
+def graduation_rule(rows: list[dict[str, Any]]) -> str | None:
+    """The graduation threshold in words: one number when every capability shares it."""
+    thresholds = {row["capability_name"]: row["tasks_required_for_graduation"] for row in rows}
+    if not thresholds:
+        return None
+    values = set(thresholds.values())
+    if len(values) == 1:
+        count = f"{values.pop()} completed tasks (the graduation threshold)"
+    else:
+        count = "its graduation threshold of completed tasks (" + ", ".join(
+            f"{name} {value}" for name, value in thresholds.items()) + ")"
+    return f"A capability graduates once it has {count} and its metric meets the target."
+
+
+def bootstrap_table(tables: dict[str, list[dict[str, Any]]]) -> Table:
+    rows = tables.get("bootstrap_status", [])
+    table = layout.table("Bootstrap status", layout.text("capability"), layout.text("mode"),
+                         layout.number("tasks done"), layout.text("metric (target)"), layout.text("status"),
+                         caption=graduation_rule(rows))
+    for row in rows:
         status = row["status_indicator"]
-        bootstrap.add_row(
-            row["capability_name"], row["capability_mode"],
-            f"{row['tasks_completed']}/{row['tasks_required_for_graduation']}", row["primary_metric_name"],
-            _fmt(row["primary_metric_value"]), _fmt(row["primary_metric_target"]),
-            f"[{colors.get(status, 'red')}]{status}[/]",
+        metric = str(row["primary_metric_name"]).replace("_", " ")
+        sign = DIRECTION_SIGNS.get(row.get("direction") or "", "")
+        table.add_row(
+            row["capability_name"], row["capability_mode"], _fmt(row["tasks_completed"]),
+            f"{metric} {_fmt(row['primary_metric_value'])} ({sign}{_fmt(row['primary_metric_target'])})",
+            f"[{STATUS_COLORS.get(status, 'red')}]{status}[/]",
         )
-    console.print(bootstrap)
+    return table

@@ -3,9 +3,13 @@ Teams with a Prefect server can deploy the same flows to a work pool with prefec
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from prefect import serve
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, Interval
+from pydantic import BaseModel
 
 from asp_telemetry.errors import InvalidInput
 from asp_telemetry.flows.bootstrap_snapshot import bootstrap_snapshot
@@ -47,6 +51,38 @@ def deployments(
     ]
 
 
-def serve_flows(**schedule_options) -> None:
-    """Serve the deployments from this process until interrupted."""
-    serve(*deployments(**schedule_options))
+class Scheduled(BaseModel):
+    """One served deployment: what runs when."""
+
+    deployment: str  # flow/deployment, as `prefect deployment run` names it
+    schedule: str
+    next_run: datetime | None
+
+
+def describe(items: list[RunnerDeployment], now: datetime | None = None) -> list[Scheduled]:
+    """What each deployment runs when, and its next run after `now` (an interval's first run
+    is at once)."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    now = now or datetime.now(UTC)
+    found = []
+    for item in items:
+        for entry in item.schedules or []:
+            schedule = entry.schedule
+            if hasattr(schedule, "cron"):
+                [next_run] = asyncio.run(
+                    CronSchedule(cron=schedule.cron, timezone=schedule.timezone).get_dates(n=1, start=now)
+                )
+                text = f"cron {schedule.cron} ({schedule.timezone or 'UTC'})"
+            else:
+                seconds = int(schedule.interval.total_seconds())
+                next_run, text = now, f"every {seconds} s" if seconds % 60 else f"every {seconds // 60} min"
+            found.append(Scheduled(deployment=f"{item.flow_name}/{item.name}", schedule=text,
+                                   next_run=next_run.astimezone(UTC)))
+    return found
+
+
+def serve_flows(items: list[RunnerDeployment]) -> None:
+    """Serve the deployments from this process until interrupted (the caller says what is
+    scheduled: Prefect's own hint, `prefect deployment run`, cannot reach a temporary server)."""
+    serve(*items, print_starting_message=False)

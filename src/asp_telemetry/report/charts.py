@@ -1,5 +1,6 @@
-"""One Plotly figure per dashboard panel. Every chart has a title, axis titles with units,
-and a caption with its row count; a panel without data says so instead of drawing."""
+"""One Plotly figure per dashboard panel. Every panel has a title (the page's heading of the
+panel: the figure itself carries none, so it is shown once), axis titles with units, and a
+caption with its row count; a panel without data says so instead of drawing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import plotly.graph_objects as go
 from asp_telemetry.probe import Regression, prediction_interval
 
 ROLE_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"]
-LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=30, t=60, b=60), font=dict(size=13))
+LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=70, r=30, t=30, b=60), font=dict(size=13))
 
 
 @dataclass
@@ -39,7 +40,7 @@ def cost_by_role_over_time(rows: list[dict]) -> Panel:
             x=[row["execution_date"] for row in points], y=[_float(row["total_cost_usd"]) for row in points],
             name=role, marker_color=ROLE_COLORS[index % len(ROLE_COLORS)],
         ))
-    figure.update_layout(title=title, barmode="stack", xaxis_title="Execution date (UTC)",
+    figure.update_layout(barmode="stack", xaxis_title="Execution date (UTC)",
                          yaxis_title="API cost (USD)", legend_title="Agent role", **LAYOUT)
     days = len({row["execution_date"] for row in rows})
     return Panel("cost_by_role", title, f"{len(rows)} rows: {days} days × {len(roles)} roles "
@@ -70,8 +71,7 @@ def cost_against_complexity(points: list[dict], models: list[dict]) -> Panel:
                                     line=dict(color="#f28e2b", width=3),
                                     name=f"PROBE: y = {fit.beta0:.4f} + {fit.beta1:.5f}·x (r² {fit.r_squared:.2f})"))
         caption += f"; regression over n = {fit.n} (marts.mart_probe_model)"
-    figure.update_layout(title="Cost per task against estimated complexity (PROBE)",
-                         xaxis_title="Estimated complexity (PROBE proxy, complexity units)",
+    figure.update_layout(xaxis_title="Estimated complexity (PROBE proxy, complexity units)",
                          yaxis_title="Actual API cost per task (USD)", **LAYOUT)
     return Panel("probe", title, caption, figure)
 
@@ -92,7 +92,7 @@ def injection_removal_matrix(rows: list[dict], phases: list[dict]) -> Panel:
         colorbar=dict(title="real defects"),
         hovertemplate="injected in %{y}<br>removed in %{x}<br>%{z} real defects<extra></extra>",
     ))
-    figure.update_layout(title=title, xaxis_title="Phase removed (where the defect was found)",
+    figure.update_layout(xaxis_title="Phase removed (where the defect was found)",
                          yaxis_title="Phase injected (where it was made)", **LAYOUT)
     figure.update_yaxes(autorange="reversed")
     total = sum(counts.values())
@@ -117,7 +117,7 @@ def phase_yields(phases: list[dict], process: list[dict]) -> Panel:
         figure.add_hline(y=process_yield, line_dash="dash", line_color="#e15759",
                          annotation_text=f"process yield {process_yield:.1f}%", annotation_position="top left")
         caption += f"; process yield over {process[0]['real_defects']} real defects (marts.mart_process_yield)"
-    figure.update_layout(title=title, xaxis_title="Phase (pipeline order)",
+    figure.update_layout(xaxis_title="Phase (pipeline order)",
                          yaxis_title="Yield (% of defects present that the phase removed)",
                          yaxis_range=[0, 110], **LAYOUT)
     return Panel("yield", title, caption, figure)
@@ -134,7 +134,7 @@ def review_effectiveness(rows: list[dict]) -> Panel:
                                  ("escape_rate_pct", "escape rate", "#e15759")):
         figure.add_trace(go.Bar(x=[r["review_phase"] for r in rows], y=[_float(r[column]) for r in rows],
                                 name=label, marker_color=color))
-    figure.update_layout(title=title, barmode="group", xaxis_title="Review phase",
+    figure.update_layout(barmode="group", xaxis_title="Review phase",
                          yaxis_title="Percent (%)", yaxis_range=[0, 105], **LAYOUT)
     return Panel("review", title, f"{len(rows)} review phases (marts.mart_review_effectiveness)", figure)
 
@@ -249,7 +249,7 @@ def bootstrap_progress(rows: list[dict]) -> Panel:
         ],
         textposition="auto", name="tasks toward graduation",
     ))
-    figure.update_layout(title=title, xaxis_title="Tasks completed toward graduation (% of required)",
+    figure.update_layout(xaxis_title="Tasks completed toward graduation (% of required)",
                          yaxis_title="Capability", xaxis_range=[0, 100], **LAYOUT)
     return Panel("bootstrap", title, f"{len(rows)} capabilities, latest snapshot each (marts.mart_bootstrap_status)",
                  figure)
@@ -274,6 +274,6 @@ def error_prone_components(rows: list[dict]) -> Panel:
             name="real defects",
         )
     )
-    figure.update_layout(title=title, xaxis_title="Real defects (count)", yaxis_title="Component path", **LAYOUT)
+    figure.update_layout(xaxis_title="Real defects (count)", yaxis_title="Component path", **LAYOUT)
     return Panel("components", title, f"top {len(rows)} components by real defects; red: error-prone (3 or more) "
                                       "(marts.mart_defect_density_by_component)", figure)

@@ -35,14 +35,10 @@ def configure(
 
     Records queued under the previous configuration are delivered first.
     """
-    overrides = {
-        "sink": sink, "spool_dir": spool_dir, "max_queue": max_queue, "batch_size": batch_size,
-        "flush_interval_s": flush_interval_s, "database_url": database_url, "otel": otel,
-    }
-    config = SdkConfig.from_environment().model_copy(
-        update={k: v for k, v in overrides.items() if v is not None}
+    config = SdkConfig.from_environment(
+        sink=sink, spool_dir=spool_dir, max_queue=max_queue, batch_size=batch_size,
+        flush_interval_s=flush_interval_s, database_url=database_url, otel=otel,
     )
-    config = SdkConfig.model_validate(config.model_dump())
     _otel.enable(config.otel)
     _delivery.configure(config)
     return config
