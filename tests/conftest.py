@@ -24,18 +24,22 @@ from asp_telemetry.connection import ConnectionInfo
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_paths_of_this_session(tmp_path_factory) -> Iterator[None]:
+def dbt_paths_of_this_session() -> Iterator[None]:
     """dbt's target and log directories of this session (unless a test names its own), not the
-    checkout's: another test run in the same checkout must not share dbt's files."""
+    checkout's: another test run in the same checkout must not share dbt's files. Not under
+    pytest's basetemp either: pytest sessions running beside this one prune each other's
+    numbered directories there, and dbt's partial parse reads the target directory in every build."""
     saved = {name: os.environ.get(name) for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
-    os.environ["DBT_TARGET_PATH"] = str(tmp_path_factory.mktemp("dbt-target"))
-    os.environ["DBT_LOG_PATH"] = str(tmp_path_factory.mktemp("dbt-logs"))
+    home = Path(tempfile.mkdtemp(prefix="asp-test-dbt-"))
+    os.environ["DBT_TARGET_PATH"] = str(home / "target")
+    os.environ["DBT_LOG_PATH"] = str(home / "logs")
     yield
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
