@@ -12,8 +12,8 @@
 --     identity of a cost row (record_key) ignores the timestamp for the metrics reported once
 --     per execution, so a unique index on the partitioned table cannot enforce it; the keys
 --     live in raw.cost_record_keys, one row per loaded cost row, whose primary key does.
---   * Existing rows are copied; dbt's views on the table are dropped with the old table and
---     made again by the next build (the marts, tables, stay readable meanwhile).
+--   * Existing rows are copied, in this one transaction; the indexes, privileges and the views
+--     on the table (dbt's staging view, a team's own) are made again on the new one.
 
 create table raw.cost_record_keys (
     record_key uuid primary key,
@@ -25,39 +25,85 @@ comment on table raw.cost_record_keys is
 insert into raw.cost_record_keys (record_key, "timestamp")
 select record_key, "timestamp" from raw.agent_cost_vector where record_key is not null;
 
-alter table raw.agent_cost_vector rename to agent_cost_vector_unpartitioned;
+-- What stands on the table and must stand on the new one: its indexes but the two the new key
+-- replaces (the specification's, 0003's, 0008's and any a team added), its privileges, and the
+-- views that read it (dbt's staging view, any a team made), made again with their definition,
+-- owner and privileges, as 0008 does.
+create temporary table acv_indexes on commit drop as
+select indexname, indexdef
+from pg_indexes
+where schemaname = 'raw' and tablename = 'agent_cost_vector'
+  and indexname not in ('agent_cost_vector_pkey', 'uq_acv_record_key');
+
+create temporary table acv_dependent_views on commit drop as
+select distinct
+    v.oid::regclass::text as view_name,
+    pg_get_viewdef(v.oid) as definition,
+    pg_get_userbyid(v.relowner) as owner_name,
+    v.relacl
+from pg_depend as d
+join pg_rewrite as r on r.oid = d.objid
+join pg_class as v on v.oid = r.ev_class
+where d.classid = 'pg_rewrite'::regclass
+  and d.refobjid = 'raw.agent_cost_vector'::regclass
+  and v.oid <> 'raw.agent_cost_vector'::regclass
+  and v.relkind = 'v';
+
+create temporary table acv_privileges on commit drop as
+select a.privilege_type, a.grantee, a.is_grantable
+from pg_class as c, aclexplode(c.relacl) as a
+where c.oid = 'raw.agent_cost_vector'::regclass and a.grantee <> c.relowner;
+
 do $$
 declare
+    dependent record;
     index_name text;
 begin
-    for index_name in
-        select indexname from pg_indexes where schemaname = 'raw' and tablename = 'agent_cost_vector_unpartitioned'
-    loop
-        execute format('alter index raw.%I rename to %I', index_name, left('old_' || index_name, 63));
+    for dependent in select view_name from acv_dependent_views loop
+        -- no cascade: a view built on one of these is refused loudly, naming it
+        execute format('drop view %s', dependent.view_name);
+    end loop;
+    for index_name in select indexname from acv_indexes loop
+        execute format('drop index raw.%I', index_name);
     end loop;
 end
 $$;
+
+alter table raw.agent_cost_vector rename to agent_cost_vector_unpartitioned;
+alter table raw.agent_cost_vector_unpartitioned rename constraint agent_cost_vector_pkey to old_agent_cost_vector_pkey;
 
 create table raw.agent_cost_vector (
     like raw.agent_cost_vector_unpartitioned
     including defaults including generated including constraints including comments including storage
     including compression
 ) partition by range ("timestamp");
+comment on table raw.agent_cost_vector is
+    'One row per metric of one agent execution (long format): latency, tokens, cost, tool calls, retries, memory. Partitioned by week on timestamp (docs/partitions.md).';
 alter sequence raw.agent_cost_vector_id_seq owned by raw.agent_cost_vector.id;
 alter table raw.agent_cost_vector add constraint agent_cost_vector_pkey primary key (id, "timestamp");
 comment on column raw.agent_cost_vector.record_key is
     'Identity of the row as computed by the loader (raw.cost_record_keys enforces it); NULL for rows inserted directly.';
 create table raw.agent_cost_vector_default partition of raw.agent_cost_vector default;
 
--- The specification's indexes, on every partition.
-create index idx_acv_task_id on raw.agent_cost_vector (task_id);
-create index idx_acv_timestamp on raw.agent_cost_vector (timestamp desc);
-create index idx_acv_agent_role on raw.agent_cost_vector (agent_role);
-create index idx_acv_metric_type on raw.agent_cost_vector (metric_type);
-create index idx_acv_execution_date on raw.agent_cost_vector (execution_date desc);
-create index idx_acv_estimation on raw.agent_cost_vector (agent_role, metric_type, timestamp desc);
-create index idx_acv_metadata_gin on raw.agent_cost_vector using gin (metadata);
-create index idx_acv_loaded_at on raw.agent_cost_vector using brin (loaded_at);
+do $$
+declare
+    definition text;
+    privilege record;
+begin
+    -- on the partitioned table, so on every partition
+    for definition in select indexdef from acv_indexes loop
+        execute definition;
+    end loop;
+    for privilege in select * from acv_privileges loop
+        execute format(
+            'grant %s on raw.agent_cost_vector to %s%s',
+            privilege.privilege_type,
+            case when privilege.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(privilege.grantee)) end,
+            case when privilege.is_grantable then ' with grant option' else '' end
+        );
+    end loop;
+end
+$$;
 
 create function raw.ensure_cost_partitions(first timestamptz, last timestamptz) returns integer
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
@@ -139,12 +185,36 @@ begin
                    columns, columns);
 end
 $$;
-drop table raw.agent_cost_vector_unpartitioned cascade;
+drop table raw.agent_cost_vector_unpartitioned;
 
--- What 0002 and 0010 gave the table, again.
-grant select, insert on raw.agent_cost_vector to asp_writer;
-grant select on raw.agent_cost_vector to asp_transformer;
+do $$
+declare
+    dependent record;
+    grantee record;
+begin
+    for dependent in select * from acv_dependent_views loop
+        execute format('create view %s as %s', dependent.view_name, dependent.definition);
+        execute format('alter view %s owner to %I', dependent.view_name, dependent.owner_name);
+        for grantee in
+            select a.privilege_type, a.grantee, a.is_grantable
+            from aclexplode(dependent.relacl) as a
+            where a.grantee <> (select oid from pg_roles where rolname = dependent.owner_name)
+        loop
+            execute format(
+                'grant %s on %s to %s%s',
+                grantee.privilege_type,
+                dependent.view_name,
+                case when grantee.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(grantee.grantee)) end,
+                case when grantee.is_grantable then ' with grant option' else '' end
+            );
+        end loop;
+    end loop;
+end
+$$;
+
+-- The keys: writers take a row's identity there (the loader), as they appended rows before.
 grant select, insert on raw.cost_record_keys to asp_writer;
+-- 0010's change log, on the new table.
 create trigger trg_agent_cost_vector_inserted after insert on raw.agent_cost_vector
     referencing new table as changed_rows for each statement execute function raw.note_table_change();
 create trigger trg_agent_cost_vector_updated after update on raw.agent_cost_vector

@@ -95,8 +95,24 @@ def test_the_migration_keeps_every_row_and_identity_of_a_populated_table(empty_d
                  identity.cost_key(stored)])
         conn.execute("insert into raw.agent_cost_vector (task_id, agent_role, metric_type, metric_value, metric_unit)"
                      " values ('T-SPEC', 'Code', 'Latency', 1, 'ms')")
+        conn.execute("create schema team")
+        conn.execute("create view team.latency as select task_id, metric_value from raw.agent_cost_vector"
+                     " where metric_type = 'Latency'")
+        conn.execute("grant usage on schema team to asp_reader")
+        conn.execute("grant select on team.latency to asp_reader")
     before = _rows(empty_db, "select * from raw.agent_cost_vector order by id")
     migrations.upgrade(empty_db)
+    # a team's view on the table stands on the new one, with its privileges
+    assert _rows(empty_db, "select task_id from team.latency") == [("T-SPEC",)]
+    assert _rows(empty_db, "select has_table_privilege('asp_reader', 'team.latency', 'select'),"
+                           " has_table_privilege('asp_writer', 'raw.agent_cost_vector', 'insert'),"
+                           " has_table_privilege('asp_transformer', 'raw.agent_cost_vector', 'select'),"
+                           " has_table_privilege('asp_writer', 'raw.agent_cost_vector', 'delete')") == [
+        (True, True, True, False)]
+    indexes = {name for (name,) in _rows(empty_db, "select indexname from pg_indexes where schemaname = 'raw'"
+                                                   " and tablename = 'agent_cost_vector'")}
+    assert {"idx_acv_task_id", "idx_acv_metadata_gin", "idx_acv_loaded_at", "idx_acv_model_provider",
+            "agent_cost_vector_pkey"} <= indexes
     assert _rows(empty_db, "select * from raw.agent_cost_vector order by id") == before
     assert _rows(empty_db, "select relkind from pg_class where oid = 'raw.agent_cost_vector'::regclass") == [("p",)]
     assert _rows(empty_db, "select count(*) from raw.cost_record_keys") == [(40,)]
