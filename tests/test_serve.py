@@ -111,7 +111,7 @@ def test_serve_registers_the_deployments_with_the_prefect_server(prefect_server,
     # what is scheduled when, and a way to start a run that works from another shell
     output = process.stdout.read()
     assert "ingest/asp-ingest" in output and "every 2 min" in output
-    assert "cron 0 2 * * * (UTC)" in output
+    assert "cron 0 2 * * *" in output and "schedule (UTC)" in output
     assert "Run the whole pipeline now, from another shell:" in output
     assert "prefect deployment run ingest/asp-ingest" in output  # PREFECT_API_URL is set: a real server
 

@@ -116,8 +116,8 @@ def serve(
 
 
 def print_schedules(scheduled: list) -> None:
-    table = layout.table("Serving these flows until Ctrl-C", layout.text("flow/deployment"), layout.text("schedule"),
-                         layout.text("next run (UTC)"))
+    table = layout.table("Serving these flows until Ctrl-C", layout.text("flow/deployment"),
+                         layout.text("schedule (UTC)"), layout.text("next run (UTC)"))
     for item in scheduled:
         table.add_row(item.deployment, item.schedule, f"{item.next_run:%Y-%m-%d %H:%M}" if item.next_run else "-")
     console.print(table)
@@ -130,3 +130,4 @@ def print_schedules(scheduled: list) -> None:
     else:
         console.print("(These deployments live in a temporary Prefect server of this process: set PREFECT_API_URL "
                       "to serve them on a server that `prefect deployment run` can reach.)", highlight=False)
+    console.file.flush()  # before Prefect takes over: a log file or pipe gets it now, not at exit

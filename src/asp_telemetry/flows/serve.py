@@ -73,7 +73,8 @@ def describe(items: list[RunnerDeployment], now: datetime | None = None) -> list
                 [next_run] = asyncio.run(
                     CronSchedule(cron=schedule.cron, timezone=schedule.timezone).get_dates(n=1, start=now)
                 )
-                text = f"cron {schedule.cron} ({schedule.timezone or 'UTC'})"
+                zone = schedule.timezone or "UTC"
+                text = f"cron {schedule.cron}" + ("" if zone == "UTC" else f" ({zone})")
             else:
                 seconds = int(schedule.interval.total_seconds())
                 next_run, text = now, f"every {seconds} s" if seconds % 60 else f"every {seconds // 60} min"
