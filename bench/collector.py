@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -108,6 +109,12 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _metric(text: str, name: str) -> float | None:
     found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else None
@@ -144,6 +151,8 @@ def measure(seconds: float, progress=print) -> dict[str, object]:
         result["file_load"] = _load_file(databases, work, result["spans_acknowledged"], progress)
         result["ratio_loaded_vs_load"] = round(
             result["spans_per_second_loaded"] / result["file_load"]["spans_per_second"], 2)
+        result["ratio_cpu_load_vs_collector"] = round(
+            result["file_load"]["cpu_ms_per_1000_spans"] / result["collector_cpu_ms_per_1000_spans"], 2)
         return result
     finally:
         databases.drop(COLLECT_DATABASE)
@@ -198,6 +207,7 @@ def _run_against(url, collector, info, seconds, work, progress) -> dict[str, obj
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    collector_cpu, client_cpu = _cpu_seconds(collector.pid), time.process_time()
     progress(f"collector: exporting agent traces for {seconds:g} s")
     started = time.perf_counter()
     counts: list[int] = []
@@ -217,6 +227,7 @@ def _run_against(url, collector, info, seconds, work, progress) -> dict[str, obj
     while _executions(info) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
     loaded_at = time.perf_counter()
+    collector_cpu, client_cpu = _cpu_seconds(collector.pid) - collector_cpu, time.process_time() - client_cpu
     stop.set()
     sampler.join()
     for provider, exporter in zip(providers, exporters):
@@ -243,6 +254,9 @@ def _run_against(url, collector, info, seconds, work, progress) -> dict[str, obj
                            "mean": round(1000 * statistics.fmean(latencies), 1) if latencies else None},
         "load_lag_s": {"p50": round(_percentile(lags, 0.5), 2), "max": round(max(lags, default=0.0), 2)},
         "collector_rss_mb": {"start": round(rss[0], 1), "peak": round(max(rss), 1), "end": round(rss[-1], 1)},
+        # CPU per thousand spans: on a shared machine a steadier measure than a rate.
+        "collector_cpu_ms_per_1000_spans": round(1e6 * collector_cpu / acked, 1),
+        "client_cpu_ms_per_1000_spans": round(1e6 * client_cpu / acked, 1),
     }
 
 
@@ -257,9 +271,13 @@ def _load_file(databases: Databases, work: Path, spans: int, progress) -> dict[s
                     message.ParseFromString(source.read(int.from_bytes(header, "big")))
                     out.write(orjson.dumps(json_format.MessageToDict(message)) + b"\n")
     info = databases.fresh(FILE_DATABASE)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = run_command([*CLI, "load", "--format", "otlp", str(path)], cli_environment(info))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     progress(f"load: {spans:,} spans from {path.stat().st_size / 1e6:.0f} MB of OTLP/JSON in {run.seconds:.1f} s")
     return {"seconds": round(run.seconds, 2), "spans_per_second": round(spans / run.seconds),
+            "cpu_ms_per_1000_spans": round(1e6 * cpu / spans, 1),
             "peak_rss_mb": round(run.peak_rss_mb, 1), "executions_loaded": _executions(info)}
 
 
