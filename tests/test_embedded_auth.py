@@ -146,8 +146,8 @@ def _cli_env(home, **extra) -> dict[str, str]:
     return env
 
 
-def test_db_start_listen_serves_password_logins_over_tcp_and_status_says_where(tmp_path):
-    home = tmp_path / "home"
+def test_db_start_listen_serves_password_logins_over_tcp_and_status_says_where(server_home):
+    home = server_home / "home"
     port = free_port()
     env = _cli_env(home)
     try:
@@ -179,8 +179,8 @@ def test_db_start_listen_serves_password_logins_over_tcp_and_status_says_where(t
         run_cli("db", "stop", env=env, check=False)
 
 
-def test_the_default_is_the_socket_only_and_asp_listen_adds_tcp(tmp_path):
-    env = _cli_env(tmp_path / "home")
+def test_the_default_is_the_socket_only_and_asp_listen_adds_tcp(server_home):
+    env = _cli_env(server_home / "home")
     try:
         started = run_cli("db", "start", env=env).stdout
         assert "no TCP: asp-telemetry db start --listen HOST:PORT" in " ".join(started.split())
@@ -192,10 +192,10 @@ def test_the_default_is_the_socket_only_and_asp_listen_adds_tcp(tmp_path):
         run_cli("db", "stop", env=env, check=False)
 
 
-def test_a_listen_address_in_use_is_a_clear_error(tmp_path):
+def test_a_listen_address_in_use_is_a_clear_error(server_home):
     import socket
 
-    env = _cli_env(tmp_path / "home")
+    env = _cli_env(server_home / "home")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
