@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from asp_telemetry import paths
 from asp_telemetry.connection import LIBPQ_VARIABLES, ConnectionInfo, connect, scrub
-from asp_telemetry.errors import InvalidInput
+from asp_telemetry.errors import BuildFailed, InvalidInput
 from asp_telemetry.pricing import Refreshed
 
 FAILING_ROW_SAMPLE = 5
@@ -164,7 +164,10 @@ def run_build(
     args = list(dbt_args)
     # The price step (asp_telemetry.pricing) before dbt: the prices of the models seen. A
     # schedule the marts were not built with in full re-prices every execution.
-    prices = pricing.refresh(info, custom_prices)
+    try:
+        prices = pricing.refresh(info, custom_prices)
+    except BuildFailed as exc:
+        return BuildResult(success=False, elapsed_seconds=0.0, error=str(exc))
     selected = _selects_nodes(args)
     if prices.changed and "--full-refresh" not in args:
         args.append("--full-refresh")

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from asp_telemetry import paths
 from asp_telemetry.connection import ConnectionInfo, connect
-from asp_telemetry.errors import InvalidInput, MigrationError
+from asp_telemetry.errors import BuildFailed, InvalidInput, MigrationError
 
 TRANSFORMER_ROLE = "asp_transformer"
 CUSTOM_SEED = Path("seeds") / "model_prices_custom.csv"
@@ -287,9 +287,15 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
     """Resolve the prices of the models seen and rewrite schema pricing, as asp_transformer."""
     custom = load_custom_prices(custom_path)
     with connect(info) as conn:
-        if conn.execute("select to_regclass('pricing.schedule_state')").fetchone()[0] is None:
+        if not conn.execute("select exists (select 1 from pg_tables where schemaname = 'pricing'"
+                            " and tablename = 'schedule_state')").fetchone()[0]:
             raise MigrationError(
                 "this database has no price schedule (migration 0008): run asp-telemetry db upgrade"
+            )
+        if not conn.execute("select pg_has_role(current_user, %s, 'member')", [TRANSFORMER_ROLE]).fetchone()[0]:
+            raise BuildFailed(
+                f"permission denied to set role {TRANSFORMER_ROLE}: builds work as {TRANSFORMER_ROLE}, and the login "
+                f"{info.user} is not a member of it (asp-telemetry db grant-login {TRANSFORMER_ROLE} USER makes one)"
             )
         conn.execute(f"set local role {TRANSFORMER_ROLE}")
         # one refresh at a time: two builds started together write one schedule
