@@ -15,6 +15,7 @@ planned build leaves them out (dbt's own advice for scheduled runs).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,13 +121,15 @@ def run_planned_build(
     full_refresh: bool = False,
     *,
     on_progress: ProgressCallback | None = None,
+    dbt_args: Sequence[str] = (),
 ) -> tuple[BuildPlan, BuildResult]:
-    """Plan, build what the plan selects (nothing when nothing changed), record it."""
+    """Plan, build what the plan selects (nothing when nothing changed), record it.
+    dbt_args are added to the build's own (--target-path, --vars; not a selection)."""
     started_at = datetime.now(UTC)
     planned = plan(info, full_refresh)
     if planned.skip:
         return planned, BuildResult(success=True, elapsed_seconds=0.0, skipped=planned.reason)
-    args = [*planned.dbt_args(), *(["--full-refresh"] if full_refresh else [])]
+    args = [*planned.dbt_args(), *(["--full-refresh"] if full_refresh else []), *dbt_args]
     result = build.run_build(info, args, on_progress=on_progress)
     if result.success:
         record(info, planned, started_at)
