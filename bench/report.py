@@ -309,7 +309,7 @@ def _incremental_section(incremental: dict[str, Any], analysis: dict[str, str]) 
     ]
     if fixed:
         parts += ["", f"Fixed cost of a scheduled build with nothing new: {_n(fixed['seconds'], 2)} s "
-                      f"(goal ≤ 4 s): {_met(fixed['met'])}."]
+                      f"(goal ≤ 4 s): {_met(fixed['met'])}." + (f" {fixed['note']}" if fixed.get("note") else "")]
     parts.append("")
     return _with_analysis(parts, analysis, "incremental")
 
@@ -474,7 +474,7 @@ def _retention_section(results: dict[str, Any], analysis: dict[str, str]) -> lis
             ]),
             "",
             f"{retention['speedup']:.2f}× (goal: `db retain` faster than DELETE and VACUUM): "
-            f"{_met(retention['met'])}.",
+            f"{_met(retention['met'])}." + (f" {retention['note']}" if retention.get("note") else ""),
             "",
         ]
     if conversion and "error" in conversion:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -57,9 +58,11 @@ def project_digest(project: Path | None = None) -> str:
     """SHA-256 over the paths and bytes of the project's models, macros, seeds (the custom
     prices among them) and dbt_project.yml, dbt's version and the price package's: a planned
     build after any change to them builds all."""
-    from dbt.version import __version__ as dbt_version
-
     from asp_telemetry import pricing
+
+    # dbt-core's installed version from its package metadata: importing dbt.version would
+    # import much of dbt, the larger part of a planned build that has nothing to do.
+    dbt_version = metadata.version("dbt-core")
 
     project = project or paths.project_dir()
     digest = hashlib.sha256(f"dbt {dbt_version}\n{pricing.package_source()}\n".encode())
