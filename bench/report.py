@@ -49,20 +49,43 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
     ))
     incremental = results["incremental"]
     rows.append((
-        "Incremental dbt (+1% tasks)",
-        f"{_n(incremental['figures']['seconds']['median'], 1)} s (`asp-telemetry build`)",
-        f"{_n(incremental['reference']['seconds']['median'], 1)} s (`--full-refresh`)",
+        "Incremental planned build (+1% tasks)",
+        f"{_n(incremental['figures']['seconds']['median'], 1)} s (`build --changed-only`)",
+        f"{_n(incremental['reference']['seconds']['median'], 1)} s (planned `--full-refresh`)",
         f"{incremental['ratio']:.2f}",
         "≤ 0.15",
         _met(incremental["met"]),
     ))
+    fixed = incremental.get("fixed_cost")
+    if fixed:
+        rows.append((
+            "Scheduled build, nothing new",
+            f"{_n(fixed['seconds'], 1)} s (`build --changed-only`)",
+            f"{_n(incremental['reference']['seconds']['median'], 1)} s (planned `--full-refresh`)",
+            "—",
+            "≤ 4 s",
+            _met(fixed["met"]),
+        ))
+    smaller = (results.get("scale") or {}).get("smaller_incremental")
+    if smaller:
+        growth = incremental["figures"]["seconds"]["median"] / smaller["seconds"]["median"]
+        rows.append((
+            f"Incremental at {_n(smaller['tasks'])} → {_n(results['settings']['tasks'])} tasks",
+            f"{_n(incremental['figures']['seconds']['median'], 1)} s at {_n(results['settings']['tasks'])}",
+            f"{_n(smaller['seconds']['median'], 1)} s at {_n(smaller['tasks'])} "
+            f"(ratio {smaller['ratio']:.2f} of its full refresh)",
+            f"{growth:.2f}",
+            "≤ 1.2",
+            _met(growth <= 1.2),
+        ))
     for query in results["queries"]["queries"]:
+        judged = query.get("speedup_judged", True)
         rows.append((
             f"Query {query['query']}: {query['title']}",
             f"{_n(query['mart_ms'], 2)} ms (marts)",
-            f"{_n(query['raw_ms'], 1)} ms (raw tables)",
-            f"{_n(query['speedup'], 0)}×",
-            "< 50 ms, ≥ 20×",
+            f"{_n(query['raw_ms'], 1)} ms (raw tables)" + ("" if judged else ", a table of snapshots"),
+            f"{_n(query['speedup'], 0)}×" + ("" if judged else " (not judged)"),
+            "< 50 ms, ≥ 20×" if judged else "< 50 ms",
             _met(query["met"]),
         ))
     sdk = results["sdk"]
@@ -92,6 +115,62 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         "≤ 1.1 (linear or better)",
         _met(scale["met"]),
     ))
+    rows += _growth_rows(results)
+    return rows
+
+
+def _growth_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    partitions = results.get("partitions")
+    if partitions and "error" not in partitions:
+        pruning = partitions["pruning"]
+        rows.append((
+            "Partition pruning (one week)",
+            f"{_n(pruning['week_ms']['median'], 1)} ms, {len(pruning['partitions_read'])} partition read",
+            f"{_n(pruning['whole_table_ms']['median'], 1)} ms (whole table, {pruning['partitions']} partitions)",
+            f"{pruning['ratio']:.2f}",
+            "1 partition read",
+            _met(pruning["met"]),
+        ))
+        size = partitions["bytes"]
+        rows.append((
+            "Bytes per cost row",
+            f"{_n(size['table_bytes_per_row'])} table + {_n(size['index_bytes_per_row'])} indexes",
+            f"+ {_n(size['identity_bytes_per_row'] or 0)} identity (raw.cost_record_keys)",
+            "—", "—", "—",
+        ))
+    compression = results.get("compression")
+    if compression and compression.get("available"):
+        cost = compression["tables"]["agent_cost_vector"]
+        rows.append((
+            "Text and JSON of a cost row, LZ4",
+            f"{_n(cost['lz4']['bytes_per_row'], 1)} bytes/row (LZ4)",
+            f"{_n(cost['pglz']['bytes_per_row'], 1)} bytes/row (pglz)",
+            f"{cost['lz4']['bytes_per_row'] / cost['pglz']['bytes_per_row']:.2f}",
+            "—", "—",
+        ))
+    retention = results.get("retention")
+    if retention and "error" not in retention:
+        vacuum = retention.get("vacuum_seconds")
+        reference = retention["delete_seconds"] + (vacuum or 0)
+        rows.append((
+            f"Retention: a year ({retention['weeks_dropped']} weeks)",
+            f"{_n(retention['drop_seconds'], 2)} s (`db retain`, whole partitions)",
+            f"{_n(reference, 2)} s (DELETE of the same {_n(retention['delete_rows'])} rows"
+            + (", VACUUM)" if vacuum is not None else ")"),
+            f"{retention['speedup']:.2f}×",
+            "≥ 1×" if vacuum is not None else "≥ 10×",
+            _met(retention["met"]),
+        ))
+    conversion = results.get("conversion")
+    if conversion and "error" not in conversion:
+        rows.append((
+            "Migration 0011 (conversion)",
+            f"{_n(conversion['seconds_per_million'], 0)} s per million rows",
+            f"{_n(conversion['rows'])} rows in {_n(conversion['seconds'], 1)} s",
+            f"{_n(conversion['rows_per_second'])} rows/s",
+            "—", "—",
+        ))
     return rows
 
 
@@ -162,6 +241,8 @@ def markdown(results: dict[str, Any]) -> str:
     parts += _queries_section(results["queries"], analysis)
     parts += _sdk_section(results["sdk"], analysis)
     parts += _scale_section(results["scale"], analysis)
+    parts += _partitions_section(results, analysis)
+    parts += _retention_section(results, analysis)
     if analysis.get("method"):
         parts += ["## Method", "", analysis["method"], ""]
     return "\n".join(parts)
@@ -200,28 +281,36 @@ def _load_section(load: dict[str, Any], analysis: dict[str, str]) -> list[str]:
 
 def _incremental_section(incremental: dict[str, Any], analysis: dict[str, str]) -> list[str]:
     figures, reference = incremental["figures"], incremental["reference"]
+    fixed = incremental.get("fixed_cost")
+    table = [("planned build after +1% tasks", _spread(figures["seconds"], "s"))]
+    table.append(("planned build with nothing new", _spread(figures["nothing_new_seconds"], "s")))
+    if "new_day_seconds" in figures:
+        table.append(("planned build on a new UTC day, nothing new (build-time models)",
+                      f"{_n(figures['new_day_seconds'], 1)} s"))
+    table.append(("planned `--full-refresh` (everything, no unit tests)", _spread(reference["seconds"], "s")))
     parts = [
-        "## 2. Incremental dbt",
+        "## 2. Incremental dbt: planned builds",
         "",
         f"{_n(figures['new_tasks'])} new tasks (1%, about {_n(figures['new_records'][0])} records, created in the "
-        "day before a later end, so they land on recent days) are loaded, then `asp-telemetry build` runs "
-        "incrementally; then `asp-telemetry build --full-refresh` rebuilds the same data. Both are the whole "
-        "`dbt build` (seeds, models, data tests, unit tests), timed as the command's wall time. "
-        f"`incremental_lookback` is `{incremental['incremental_lookback']}` for these builds (see below).",
+        "day before a later end, so they land on recent days) are loaded, then a planned build runs "
+        "(`build_plan.run_planned_build`, what `asp-telemetry build --changed-only` and the scheduled pipeline "
+        "run, each in a process of its own): it selects `source:asp.<table>+` of the tables that changed and "
+        "the `build_time` models, without unit tests. Then the same with nothing new, then the planned full "
+        "refresh of the same data (everything, `--full-refresh`). Wall time of each process. "
+        f"`incremental_lookback` is `{incremental['incremental_lookback']}` for these builds.",
         "",
-        _table(("", "wall time"), [
-            ("`asp-telemetry build` (incremental, +1% tasks)", _spread(figures["seconds"], "s")),
-            ("`asp-telemetry build` with nothing new", _spread(figures["nothing_new_seconds"], "s")),
-            ("`asp-telemetry build --exclude-resource-type unit_test` with nothing new",
-             f"{_n(figures['nothing_new_without_unit_tests_seconds'], 1)} s"),
-            ("`asp-telemetry build --full-refresh`", _spread(reference["seconds"], "s")),
-        ]),
+        _table(("", "wall time"), table),
         "",
-        f"Ratio {incremental['ratio']:.2f} (goal ≤ 0.15): {_met(incremental['met'])}. A build with nothing "
-        f"new costs {figures['nothing_new_seconds']['median'] / reference['seconds']['median']:.2f} of the full "
-        "refresh: that share does not depend on the new data.",
+        f"Selection after +1%: {figures.get('selection', '—')}",
         "",
+        f"With nothing new: {figures.get('nothing_new_output', '—')}",
+        "",
+        f"Ratio {incremental['ratio']:.2f} (goal ≤ 0.15): {_met(incremental['met'])}.",
     ]
+    if fixed:
+        parts += ["", f"Fixed cost of a scheduled build with nothing new: {_n(fixed['seconds'], 2)} s "
+                      f"(goal ≤ 4 s): {_met(fixed['met'])}." + (f" {fixed['note']}" if fixed.get("note") else "")]
+    parts.append("")
     return _with_analysis(parts, analysis, "incremental")
 
 
@@ -242,12 +331,18 @@ def _queries_section(queries: dict[str, Any], analysis: dict[str, str]) -> list[
         "specification's indexes), against the same question asked of the marts (SQL in `bench/measure.py`, "
         "`MART_QUERIES`). Client time (execute and fetch) after one warm-up run, and the server's own time "
         "(planning and execution, `EXPLAIN ANALYZE`) of one run. raw.bootstrap_metrics holds "
-        f"{queries['bootstrap_snapshot_rows']} rows: one bootstrap snapshot a day over the data set's period, "
-        "as the served daily schedule leaves it.",
+        f"{queries['bootstrap_snapshot_rows']} rows: a bootstrap snapshot at the end of each week of the data "
+        "set's period (`asp-telemetry snapshot`; the served schedule takes one a day).",
         "",
         _table(("query", "raw tables", "raw (server)", "marts", "marts (server)", "speedup", "met"), rows),
         "",
-        "Goal: every mart query under 50 ms and at least 20× faster than on the raw tables.",
+        "Goal: every mart query under 50 ms and at least 20× faster than on the raw tables. Query 4 is "
+        "held to the 50 ms only: the specification's query reads `raw.bootstrap_metrics`, which is itself a "
+        "table of snapshots the pipeline writes (one row per capability and snapshot, "
+        f"{queries['bootstrap_snapshot_rows']} here), not raw events. Nothing answers that question from the "
+        "raw events by a query: computing a snapshot is a dbt build of the period's models "
+        "(`asp-telemetry snapshot`), seconds, not milliseconds. So no comparison with the raw side means "
+        "anything for it, and its speedup is shown but not judged.",
         "",
     ]
     return _with_analysis(parts, analysis, "queries")
@@ -290,6 +385,109 @@ def _sdk_section(sdk: dict[str, Any], analysis: dict[str, str]) -> list[str]:
         "",
     ]
     return _with_analysis(parts, analysis, "sdk")
+
+
+def _partitions_section(results: dict[str, Any], analysis: dict[str, str]) -> list[str]:
+    partitions, compression = results.get("partitions"), results.get("compression")
+    if not partitions:
+        return []
+    parts = ["## 6. Partitions: pruning and bytes per row", ""]
+    if "error" in partitions:
+        return [*parts, f"Not measured: {partitions['error']}", ""]
+    pruning, size = partitions["pruning"], partitions["bytes"]
+    week = pruning["week"]
+    parts += [
+        f"raw.agent_cost_vector of the main data set: {pruning['partitions']} weekly partitions (and the default), "
+        f"{pruning['partitions_with_rows']} with rows. The week with the most rows ({week['partition']}, "
+        f"{_n(week['rows'])} rows) queried alone, against the same aggregate over the whole table "
+        "(client time, after a warm-up):",
+        "",
+        f"    {pruning['query']}",
+        "",
+        "Its plan (`EXPLAIN (costs off)`):",
+        "",
+        *[f"    {line}" for line in pruning["plan"]],
+        "",
+        _table(("", "time"), [
+            ("one week", _spread(pruning["week_ms"], "ms")),
+            ("the whole table (no time filter)", _spread(pruning["whole_table_ms"], "ms")),
+        ]),
+        "",
+        f"Partitions read: {', '.join(pruning['partitions_read'])} (goal: one): {_met(pruning['met'])}.",
+        "",
+        f"Bytes per cost row ({_n(size['rows'])} rows, `pg_table_size` and `pg_indexes_size` summed over the "
+        f"partitions): table {_n(size['table_bytes_per_row'], 1)}, indexes {_n(size['index_bytes_per_row'], 1)}, "
+        f"and {_n(size['identity_bytes_per_row'] or 0, 1)} more for its identity in raw.cost_record_keys (table "
+        f"and primary key). `metadata` alone stores {_n(size['metadata_bytes_per_row'], 1)} bytes a row.",
+        "",
+    ]
+    if compression and compression.get("available"):
+        rows = []
+        for table, methods in compression["tables"].items():
+            if not methods["pglz"]["rows"]:
+                continue
+            for column, pglz in methods["pglz"]["columns"].items():
+                lz4 = methods["lz4"]["columns"][column]
+                if pglz["bytes_per_row"] < 32 and lz4["bytes_per_row"] < 32:
+                    continue
+                rows.append((f"{table}.{column}", f"{_n(pglz['bytes_per_row'], 1)}",
+                             f"{_n(lz4['bytes_per_row'], 1)}",
+                             f"{_n(pglz['compressed_values'])} / {_n(lz4['compressed_values'])}"))
+            rows.append((f"**{table}: the text and JSON columns, table and TOAST**",
+                         _n(methods["pglz"]["bytes_per_row"], 1), _n(methods["lz4"]["bytes_per_row"], 1), "—"))
+        parts += [
+            f"pglz against LZ4 on {compression['server']} (the embedded server has no LZ4): the text and JSON "
+            "columns of the cost and task tables copied from the main data set into two tables, one per "
+            "method; bytes per row as stored (`pg_column_size`), and how many values each method compressed.",
+            "",
+            _table(("column", "pglz bytes/row", "LZ4 bytes/row", "values compressed (pglz / LZ4)"), rows),
+            "",
+        ]
+    elif compression:
+        parts += [f"pglz against LZ4: not measured ({compression.get('error') or 'no LZ4 on that server'}).", ""]
+    return _with_analysis(parts, analysis, "partitions")
+
+
+def _retention_section(results: dict[str, Any], analysis: dict[str, str]) -> list[str]:
+    retention, conversion = results.get("retention"), results.get("conversion")
+    if not retention and not conversion:
+        return []
+    parts = ["## 7. Retention and the conversion to partitions", ""]
+    if retention and "error" in retention:
+        parts += [f"Retention not measured: {retention['error']}", ""]
+    elif retention:
+        parts += [
+            f"A scratch database holds {_n(retention['rows'])} synthetic cost rows spread evenly over 365 days, "
+            f"with their identities (filled in {_n(retention['fill_seconds'], 1)} s), copied once. In one copy "
+            f"`asp-telemetry db retain --older-than 7d` (`retention.retain`) drops {retention['weeks_dropped']} "
+            f"whole weeks ({_n(retention['rows_dropped'])} rows, {_n(retention['identities_removed'])} identities); "
+            "in the other a DELETE removes the same rows and identities.",
+            "",
+            _table(("", "time"), [
+                ("`db retain --dry-run` (find the weeks, count their rows)",
+                 f"{_n(retention['dry_run_seconds'], 2)} s" if "dry_run_seconds" in retention else "—"),
+                ("`db retain` (count, detach and drop each week, delete its identities)",
+                 f"{_n(retention['drop_seconds'], 2)} s"),
+                ("DELETE of the same rows and identities", f"{_n(retention['delete_seconds'], 2)} s"),
+                ("then VACUUM of both tables (their space reusable)",
+                 f"{_n(retention['vacuum_seconds'], 2)} s" if "vacuum_seconds" in retention else "—"),
+            ]),
+            "",
+            f"{retention['speedup']:.2f}× (goal: `db retain` faster than DELETE and VACUUM): "
+            f"{_met(retention['met'])}." + (f" {retention['note']}" if retention.get("note") else ""),
+            "",
+        ]
+    if conversion and "error" in conversion:
+        parts += [f"Conversion not measured: {conversion['error']}", ""]
+    elif conversion:
+        parts += [
+            f"Migration 0011 on a database at 0010 holding {_n(conversion['rows'])} cost rows over 28 days: "
+            f"{_n(conversion['seconds'], 1)} s, {_n(conversion['rows_per_second'])} rows/s, "
+            f"{_n(conversion['seconds_per_million'], 0)} s per million rows (identities, partitions, the copy "
+            "and its indexes).",
+            "",
+        ]
+    return _with_analysis(parts, analysis, "retention")
 
 
 def _scale_section(scale: dict[str, Any], analysis: dict[str, str]) -> list[str]:

@@ -15,7 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import report
+from bench import growth, report
 from bench.harness import (
     REPOSITORY,
     SCRATCH_DATABASE,
@@ -60,6 +60,17 @@ def main() -> None:
     results: dict[str, object] = {}
     try:
         prepare_main(run)
+        for name, measure in (
+            ("partitions", lambda: growth.measure_partitions(run.main_info, settings.query_repeats)),
+            ("compression", lambda: growth.measure_compression(run.main_info)),
+            ("retention", lambda: growth.measure_retention(databases, run.main.cost_rows)),
+            ("conversion", lambda: growth.measure_conversion(databases, run.main.cost_rows)),
+        ):
+            try:
+                results[name] = measure()
+            except Exception as error:  # one failed measurement must not lose the others: said in the report
+                results[name] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+            progress(f"{name}: {json.dumps(results[name], default=str)[:400]}")
         results["load"] = measure_load(run)
         results["queries"] = measure_queries(run)
         results["incremental"] = measure_incremental(run)

@@ -210,3 +210,24 @@ def test_the_retention_flow_applies_the_configured_policy(prefect_server, db, tm
     assert _rows(db, "select task_id from raw.agent_cost_vector") == [("T-NEW",)]
     with pytest.raises(ValueError, match="not a retention period"):
         retention_flow(older_than="soon")
+
+
+def test_each_identity_keeps_its_rows_timestamp_whatever_the_text_around_it(db, tmp_path):
+    """The identities' COPY text is cut from the cost rows' own COPY lines: values with tabs,
+    newlines and backslashes (escaped there) must not shift the timestamp taken from them."""
+    awkward = "tab\there, new\nline, back\\slash, \\N, \r"
+    records = [
+        {**_cost(f"T-{n}", NOW - timedelta(days=n, minutes=n)), "subtask_id": awkward if n % 2 else None,
+         "llm_model": awkward if n % 3 else None, "metadata": {"execution_id": f"E-{n}", "note": awkward}}
+        for n in range(12)
+    ]
+    summary = _load(db, tmp_path / "awkward.jsonl", records)
+    assert (summary.loaded, summary.rejected) == (12, 0)
+    rows = _rows(db, "select c.task_id, c.subtask_id, c.llm_model, c.metadata->>'note', k.timestamp = c.timestamp"
+                     " from raw.agent_cost_vector c join raw.cost_record_keys k using (record_key)"
+                     " order by c.task_id")
+    assert len(rows) == 12
+    for task_id, subtask_id, llm_model, note, same_instant in rows:
+        n = int(task_id.split("-")[1])
+        assert (subtask_id, llm_model, note) == (awkward if n % 2 else None, awkward if n % 3 else None, awkward)
+        assert same_instant

@@ -15,7 +15,9 @@ planned build leaves them out (dbt's own advice for scheduled runs).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -56,9 +58,11 @@ def project_digest(project: Path | None = None) -> str:
     """SHA-256 over the paths and bytes of the project's models, macros, seeds (the custom
     prices among them) and dbt_project.yml, dbt's version and the price package's: a planned
     build after any change to them builds all."""
-    from dbt.version import __version__ as dbt_version
-
     from asp_telemetry import pricing
+
+    # dbt-core's installed version from its package metadata: importing dbt.version would
+    # import much of dbt, the larger part of a planned build that has nothing to do.
+    dbt_version = metadata.version("dbt-core")
 
     project = project or paths.project_dir()
     digest = hashlib.sha256(f"dbt {dbt_version}\n{pricing.package_source()}\n".encode())
@@ -120,13 +124,15 @@ def run_planned_build(
     full_refresh: bool = False,
     *,
     on_progress: ProgressCallback | None = None,
+    dbt_args: Sequence[str] = (),
 ) -> tuple[BuildPlan, BuildResult]:
-    """Plan, build what the plan selects (nothing when nothing changed), record it."""
+    """Plan, build what the plan selects (nothing when nothing changed), record it.
+    dbt_args are added to the build's own (--target-path, --vars; not a selection)."""
     started_at = datetime.now(UTC)
     planned = plan(info, full_refresh)
     if planned.skip:
         return planned, BuildResult(success=True, elapsed_seconds=0.0, skipped=planned.reason)
-    args = [*planned.dbt_args(), *(["--full-refresh"] if full_refresh else [])]
+    args = [*planned.dbt_args(), *(["--full-refresh"] if full_refresh else []), *dbt_args]
     result = build.run_build(info, args, on_progress=on_progress)
     if result.success:
         record(info, planned, started_at)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from types import UnionType
 from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
@@ -76,7 +77,7 @@ class TableLoad:
     partition_column: str | None = None
     ensure_partitions: str | None = None  # SQL function (first, last) making partitions
 
-    @property
+    @cached_property
     def partition_position(self) -> int:
         """Where the partition column's value is in a staging row (seq, record_key, columns...)."""
         names = [c.name for c in self.columns]
@@ -85,6 +86,15 @@ class TableLoad:
     def key_line(self, row: tuple) -> str:
         """The COPY line of a directly copied row's identity for `keys_table`."""
         return f"{row[1]}\t{row[self.partition_position].isoformat()}"
+
+    def keys_copy_text(self, lines: list[str]) -> bytes:
+        """The COPY text of the identities of directly copied rows for `keys_table`, from
+        their COPY lines for the raw table (copy_formatter's): the record_key is the first
+        field, the partition column's text is taken as formatted there (a real tab only ever
+        separates fields), so that each row's timestamp is formatted once, not twice."""
+        field = self.partition_position - 1  # the line has no seq: (record_key, columns...)
+        return "".join([f"{parts[0]}\t{parts[field]}\n" for parts in
+                        (line.split("\t", field + 1) for line in lines)]).encode()
 
     @property
     def staging_table(self) -> str:
@@ -135,15 +145,16 @@ class TableLoad:
                 if values[i] is None:
                     return None
             fields = [row[1]]
+            append = fields.append
             nulls = 0
             for convert, default, value in zip(converters, defaults, values):
                 if value is None:
                     value = default
-                if value is None:
-                    fields.append(NULL)
-                    nulls += 1
-                else:
-                    fields.append(convert(value))
+                    if value is None:
+                        append(NULL)
+                        nulls += 1
+                        continue
+                append(convert(value))
             text = "\t".join(fields)
             # Only a line with a tab, newline, carriage return or backslash in a value needs
             # escaping (each NULL accounts for one backslash).

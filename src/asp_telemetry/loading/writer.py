@@ -91,10 +91,10 @@ class Batch:
             self.rows[table] = staged
             load = TABLE_LOADS[table]
             if lines:
+                if load.keys_table:
+                    self.direct_keys[table] = load.keys_copy_text(lines)
                 lines.append("")
                 self.direct[table] = (direct_rows, "\n".join(lines).encode())
-                if load.keys_table:
-                    self.direct_keys[table] = "".join(load.key_line(row) + "\n" for row in direct_rows).encode()
             if load.partition_column:
                 position = load.partition_position
                 values = [row[position] for row in unique.values()]
