@@ -83,10 +83,6 @@ class TableLoad:
         names = [c.name for c in self.columns]
         return 2 + names.index(self.partition_column)
 
-    def key_line(self, row: tuple) -> str:
-        """The COPY line of a directly copied row's identity for `keys_table`."""
-        return f"{row[1]}\t{row[self.partition_position].isoformat()}"
-
     def keys_copy_text(self, lines: list[str]) -> bytes:
         """The COPY text of the identities of directly copied rows for `keys_table`, from
         their COPY lines for the raw table (copy_formatter's): the record_key is the first
