@@ -73,10 +73,10 @@ def measure_partitions(info: ConnectionInfo, repeats: int) -> dict[str, Any]:
         plan_text = [row[0] for row in conn.execute(f"explain (costs off) {week_query}").fetchall()]
         week_ms = _timed(conn, week_query, repeats)
         all_ms = _timed(conn, all_query, repeats)
-        rows, table_bytes, index_bytes = conn.execute(
+        rows, table_bytes, index_bytes = (int(value) for value in conn.execute(
             "select (select count(*) from raw.agent_cost_vector), sum(pg_table_size(relid)),"
             " sum(pg_indexes_size(relid))"
-            " from pg_partition_tree('raw.agent_cost_vector') where isleaf").fetchone()
+            " from pg_partition_tree('raw.agent_cost_vector') where isleaf").fetchone())
         keys_rows, keys_bytes = conn.execute(
             "select count(*), pg_total_relation_size('raw.cost_record_keys') from raw.cost_record_keys").fetchone()
         metadata_bytes = conn.execute(

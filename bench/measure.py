@@ -384,13 +384,15 @@ def take_bootstrap_history(run: Run) -> int:
     """A bootstrap snapshot (asp_telemetry.snapshot.take: the 14 days before its end) at the end
     of each week of the data set's period, then the bootstrap mart built: raw.bootstrap_metrics
     as the pipeline leaves it. Weekly, not daily as the served schedule does: each snapshot is a
-    dbt build of the period's models, and the table's size does not change what is measured."""
+    dbt build of the period's models, and the table's size does not change what is measured.
+    In a target directory of their own: their vars differ from the other builds', and dbt parses
+    the whole project again whenever the vars change (partial parsing keeps one set)."""
     assert run.main_info is not None
     written = 0
     for day in range(run.settings.days, -1, -7):
         end = run.end - timedelta(days=day)
         taken = snapshot.take(run.main_info, end - SNAPSHOT_PERIOD, end,
-                              dbt_args=["--target-path", str(run.target_path)])
+                              dbt_args=["--target-path", str(run.target_path.with_name("dbt-target-snapshots"))])
         written += len(taken.capabilities)
     cli_build(run, run.main_info, "--select", "mart_bootstrap_status")
     return written

@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from bench import growth, report
 from bench.harness import (
@@ -102,12 +103,19 @@ def main() -> None:
         },
         **results,
     }
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(document, indent=2, default=_json_value) + "\n")
     write_reports(document)
     progress(f"wrote {RESULTS.relative_to(REPOSITORY)} and {DOCUMENT.relative_to(REPOSITORY)} "
              f"in {time.strftime('%M:%S', time.gmtime(progress.elapsed))}")
     for line in report.summary_rows(document):
         progress("  " + " | ".join(line))
+
+
+def _json_value(value: object) -> object:
+    """What json cannot write itself: numbers from the database (Decimal), moments."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
 
 
 def write_reports(results: dict) -> None:
