@@ -163,8 +163,7 @@ def cost_of_quality_over_time(weekly: list[dict], totals: list[dict]) -> Panel:
         return Panel("coq", title, f"{len(weekly)} rows", None, "No agent executions with latency yet.")
     figure = go.Figure()
     _weekly_lines(figure, weekly, "coq_pct")
-    figure.update_layout(title="Cost of quality per week (appraisal + failure time)",
-                         xaxis_title="Week (starting Monday, UTC)", yaxis_title="Cost of quality (% of agent time)",
+    figure.update_layout(xaxis_title="Week (starting Monday, UTC)", yaxis_title="Cost of quality (% of agent time)",
                          legend_title="Project", **LAYOUT)
     everything = _all_projects(totals)
     caption = f"{len(weekly)} project-weeks (marts.mart_cost_of_quality_weekly)"
@@ -190,7 +189,7 @@ def appraisal_failure_ratio_over_time(weekly: list[dict], totals: list[dict]) ->
                      annotation_position="top left")
     figure.add_hline(y=1, line_dash="dot", line_color="#e15759",
                      annotation_text="below 1: tests cost more than reviews", annotation_position="bottom left")
-    figure.update_layout(title=title, xaxis_title="Week (starting Monday, UTC)",
+    figure.update_layout(xaxis_title="Week (starting Monday, UTC)",
                          yaxis_title="Appraisal-to-failure ratio (review time over test time)",
                          legend_title="Project", **LAYOUT)
     everything = _all_projects(totals)
@@ -220,7 +219,7 @@ def phase_quality(rows: list[dict]) -> Panel:
         text=[f"{float(row['drl']):.2f}" for row in drl], textposition="top center",
     ))
     figure.update_layout(
-        title=title, barmode="group", xaxis_title="Phase (pipeline order)",
+        barmode="group", xaxis_title="Phase (pipeline order)",
         yaxis_title="Real defects per hour of agent time",
         yaxis2=dict(title="DRL (removal rate / Test's)", overlaying="y", side="right", rangemode="tozero",
                     showgrid=False),
