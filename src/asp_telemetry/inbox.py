@@ -140,10 +140,22 @@ def quarantine(path: Path, reason: str, attempts: int = 1) -> InboxFile:
                      attempts=attempts)
 
 
-def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S,
+def _load(destination: ConnectionInfo | Path, path: Path, limits):
+    """One file into the database, or into the lake when `destination` is a lake directory."""
+    from asp_telemetry import loading
+
+    if isinstance(destination, Path):
+        from asp_telemetry import lake
+
+        return lake.load_paths(destination, [path], limits=limits)
+    return loading.load_paths(destination, [path], limits=limits)
+
+
+def ingest_file(info: ConnectionInfo | Path, path: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S,
                 retry_delays_s: Sequence[float] | None = None) -> InboxFile:
     """Load one inbox file and move it out of the inbox: archived, or quarantined with the
-    reason. Raises DatabaseUnavailable only when the database cannot be reached."""
+    reason. `info` is the database, or a lake directory (`--target spark`: lake/). Raises
+    DatabaseUnavailable only when the database cannot be reached."""
     from asp_telemetry import loading
     from asp_telemetry.loading.sources import display_name
 
@@ -156,7 +168,7 @@ def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = D
     while True:
         attempts += 1
         try:
-            [summary] = loading.load_paths(info, [path], limits=loading.Limits(time_limit_s=time_limit_s))
+            [summary] = _load(info, path, loading.Limits(time_limit_s=time_limit_s))
         except loading.UnreadableInput as exc:
             return quarantine(path, str(exc), attempts)
         except DatabaseUnavailable:
@@ -169,7 +181,7 @@ def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = D
         if summary.retryable and attempts <= len(retry_delays_s):
             time.sleep(retry_delays_s[attempts - 1])
             continue
-        if summary.retryable:
+        if summary.retryable and not isinstance(info, Path):
             _require_database(info)  # down now: the file is not to blame, it stays in the inbox
         if not summary.ok:
             return quarantine(path, summary.error or summary.status, attempts)
@@ -187,6 +199,7 @@ def _require_database(info: ConnectionInfo) -> None:
     connect(info).close()
 
 
-def ingest(info: ConnectionInfo, inbox: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S) -> IngestResult:
-    """Load every complete file in the inbox."""
+def ingest(info: ConnectionInfo | Path, inbox: Path,
+           time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S) -> IngestResult:
+    """Load every complete file in the inbox (into the database, or a lake directory)."""
     return IngestResult(inbox=inbox, files=[ingest_file(info, path, time_limit_s) for path in ready_files(inbox)])
