@@ -164,7 +164,7 @@ def test_the_price_rows_are_those_postgresql_resolves(loaded):
     assert on_lake.unpriced == on_postgres.unpriced
     names = [field.name for field in MODEL_PRICES_SCHEMA if field.name != "resolved_at"]
     expected = [
-        tuple(value.isoformat() if isinstance(value, dt.time) else value for value in row)
+        tuple(value.strftime("%H:%M:%S.%f") if isinstance(value, dt.time) else value for value in row)
         for row in query(info, f"select {', '.join(names)} from pricing.model_prices")
     ]
     found = [tuple(row[name] for name in names) for row in rows(directory, "model_prices")]
@@ -258,3 +258,22 @@ def test_load_target_spark_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 loaded" in result.stdout and "rejected_records dataset" in result.stdout
     assert pa.Table.from_pylist(rows(tmp_path / "lake", "agent_cost_vector")).num_rows == 1
+
+
+def test_the_ingest_flow_with_target_spark_loads_the_inbox_into_the_lake(prefect_server, tmp_path, monkeypatch):
+    from asp_telemetry.flows.ingest import ingest
+
+    box, directory = tmp_path / "inbox", tmp_path / "lake"
+    box.mkdir()
+    jsonl(box / "day.jsonl", [cost(), task("T-1"), "broken"])
+    (box / "broken.jsonl.gz").write_bytes(b"\x1f\x8b this is not gzip")
+    (box / "still-written.jsonl.tmp").write_text('{"record": "task_me')
+    monkeypatch.setenv("ASP_INBOX", str(box))
+    monkeypatch.setenv("ASP_LAKE", str(directory))
+    monkeypatch.setenv("ASP_TARGET", "spark")  # the default target; no database is configured or needed
+    result = ingest()
+    assert sorted((f.name, f.outcome) for f in result.files) == [
+        ("broken.jsonl.gz", "quarantined"), ("day.jsonl", "archived")]
+    assert (result.loaded, result.rejected) == (2, 1)
+    assert len(rows(directory, "agent_cost_vector")) == len(rows(directory, "task_metadata")) == 1
+    assert (box / "still-written.jsonl.tmp").exists()

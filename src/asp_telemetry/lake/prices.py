@@ -80,7 +80,7 @@ def write_prices(lake: Path, custom_path: Path | None = None) -> pricing.Refresh
     quantum = Decimal(1).scaleb(-MODEL_PRICES_SCHEMA.field(decimals[0]).type.scale)
     for row in prices:
         for name in ("daily_from", "daily_to"):  # Spark has no time of day: 'HH:MM:SS' text
-            row[name] = None if row[name] is None else row[name].isoformat()
+            row[name] = None if row[name] is None else row[name].strftime("%H:%M:%S.%f")
         for name in decimals:
             row[name] = None if row[name] is None else row[name].quantize(quantum, rounding=ROUND_HALF_UP)
     unpriced = [{**row.model_dump(), "resolved_at": resolved_at} for row in schedule.unpriced]
