@@ -277,3 +277,20 @@ def test_the_ingest_flow_with_target_spark_loads_the_inbox_into_the_lake(prefect
     assert (result.loaded, result.rejected) == (2, 1)
     assert len(rows(directory, "agent_cost_vector")) == len(rows(directory, "task_metadata")) == 1
     assert (box / "still-written.jsonl.tmp").exists()
+
+
+def test_a_lake_that_cannot_be_written_fails_the_load_and_the_inbox_keeps_the_file(tmp_path):
+    from asp_telemetry.lake.files import LakeWriteError
+
+    box, directory = tmp_path / "inbox", tmp_path / "lake"
+    box.mkdir()
+    directory.mkdir()
+    (directory / "agent_cost_vector").write_text("a file where the dataset's directory should be")
+    path = jsonl(box / "day.jsonl", [cost(), task("T-1")])
+    [summary] = lake.load_paths(directory, [path])
+    assert (summary.status, summary.retryable) == ("interrupted", True)
+    assert "the lake could not be written" in summary.error and "agent_cost_vector" in summary.error
+    assert not list(directory.rglob(".part-*"))
+    with pytest.raises(LakeWriteError, match="stays in the inbox"):
+        inbox.ingest_file(directory, path, retry_delays_s=(0,))
+    assert path.exists() and not (box / "quarantine").exists()

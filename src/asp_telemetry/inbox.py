@@ -155,7 +155,8 @@ def ingest_file(info: ConnectionInfo | Path, path: Path, time_limit_s: float | N
                 retry_delays_s: Sequence[float] | None = None) -> InboxFile:
     """Load one inbox file and move it out of the inbox: archived, or quarantined with the
     reason. `info` is the database, or a lake directory (`--target spark`: lake/). Raises
-    DatabaseUnavailable only when the database cannot be reached."""
+    DatabaseUnavailable only when the database cannot be reached (LakeWriteError when the
+    lake cannot be written): the file stays."""
     from asp_telemetry import loading
     from asp_telemetry.loading.sources import display_name
 
@@ -181,8 +182,8 @@ def ingest_file(info: ConnectionInfo | Path, path: Path, time_limit_s: float | N
         if summary.retryable and attempts <= len(retry_delays_s):
             time.sleep(retry_delays_s[attempts - 1])
             continue
-        if summary.retryable and not isinstance(info, Path):
-            _require_database(info)  # down now: the file is not to blame, it stays in the inbox
+        if summary.retryable:
+            _require_destination(info, summary.error)  # down now: the file is not to blame, it stays in the inbox
         if not summary.ok:
             return quarantine(path, summary.error or summary.status, attempts)
         moved = _move(path, path.parent / ARCHIVE / f"{datetime.now(UTC):%Y-%m-%d}")
@@ -193,7 +194,13 @@ def ingest_file(info: ConnectionInfo | Path, path: Path, time_limit_s: float | N
         )
 
 
-def _require_database(info: ConnectionInfo) -> None:
+def _require_destination(info: ConnectionInfo | Path, error: str | None) -> None:
+    """Raise if the destination, not the file, is what failed: the database cannot be
+    reached (DatabaseUnavailable), or the lake could not be written (a full disk)."""
+    if isinstance(info, Path):
+        from asp_telemetry.lake.files import LakeWriteError
+
+        raise LakeWriteError(f"{error}; the file stays in the inbox for the next run")
     from asp_telemetry.connection import connect
 
     connect(info).close()

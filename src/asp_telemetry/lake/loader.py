@@ -100,7 +100,7 @@ class LakeSourceLoader(SourceLoader):
         return LakeWriterThread(writer, self.strict)
 
     def _write_error(self, summary: LoadSummary, exc: Exception) -> None:
-        summary.status = "interrupted"
+        summary.status, summary.retryable = "interrupted", True  # the lake, not the file (the inbox keeps it)
         summary.error = (
             f"the lake could not be written ({exc}); the batches written before stay: "
             "load the file again once that is fixed (staging counts each record once)"
