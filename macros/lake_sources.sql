@@ -19,7 +19,7 @@
           a status that never moves back; what a defect is stays as first recorded, its
           resolution and verdicts take what later versions bring. updated_at is the last
           version's loaded_at.
-    and database pricing gets the price schedule the price step wrote (asp_telemetry.lake.prices).
+    and database pricing gets the price schedule the price step wrote (asp_telemetry.lake.session_prices).
 
     The lake's location comes from the environment (asp-telemetry sets ASP_LAKE); it is
     checked before it reaches SQL: a location holding a quote or a backslash is refused.

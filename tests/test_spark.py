@@ -3,7 +3,8 @@ a Parquet lake gives the same marts as on PostgreSQL.
 
 One scenario, built once for the module (Spark is slow to start and every dbt statement is
 a Spark job): the same generated files are loaded into PostgreSQL (the loader) and written to
-a lake (tests/lake_support.py, test only, until the lake writer is on main); both engines
+a lake (tests/spark_lake_support.py, test only, until the lake writer is on main); both
+engines
 build; then the same files are loaded a second time, with a file of task updates, and both
 build again. Every mart Spark builds is compared with PostgreSQL's row by row and column by
 column, numbers to 1e-9 relative.
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from lake_support import write_lake
+from spark_lake_support import write_lake
 
 from asp_telemetry import build, connection, generate
 from asp_telemetry.lake import session as lake_session

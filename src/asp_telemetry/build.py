@@ -227,8 +227,8 @@ def _run_spark_build(
     """`dbt build --target spark`: the price step writes the lake's price datasets (what
     pricing.refresh writes into schema pricing on PostgreSQL), then dbt builds in this
     process's SparkSession. No roles, no grants, no write-back: the warehouse's own."""
-    from asp_telemetry.lake import prices as lake_prices
     from asp_telemetry.lake import session as lake_session
+    from asp_telemetry.lake import session_prices as lake_prices
 
     try:
         spark = lake_session.get_session()

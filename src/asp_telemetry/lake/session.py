@@ -3,7 +3,7 @@
 dbt-spark's session method builds its session as `SparkSession.builder.enableHiveSupport()`
 with every `server_side_parameters` entry of the profile as `.config(key, value)`, then
 `getOrCreate()`; in a process that has a session already, dbt uses that one. A step that
-needs Spark before dbt runs (the price step, asp_telemetry.lake.prices) therefore builds it
+needs Spark before dbt runs (the price step, asp_telemetry.lake.session_prices) therefore builds it
 here with the same settings as profiles.yml, so that the session dbt then finds has the
 warehouse and metastore dbt expects (they are fixed when the first session starts).
 """
