@@ -11,7 +11,7 @@
     cache learns of a table the run created only when the materialization returns.
 #}
 {% macro analyze_when_rebuilt() -%}
-    {%- if config.get('materialized') == 'incremental' and not is_incremental() -%}
+    {%- if target.type == 'postgres' and config.get('materialized') == 'incremental' and not is_incremental() -%}
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}

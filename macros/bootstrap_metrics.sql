@@ -9,7 +9,7 @@
 
 {# Mean absolute percentage error of `estimate` against `actual` over the rows it keeps. #}
 {% macro mape(actual, estimate) -%}
-    avg(100.0 * abs({{ actual }} - {{ estimate }}) / {{ actual }}) filter (where {{ mape_keeps(actual, estimate) }})
+    {{ agg_where('avg', '100.0 * abs(' ~ actual ~ ' - ' ~ estimate ~ ') / ' ~ actual, mape_keeps(actual, estimate)) }}
 {%- endmacro %}
 
 {# Whether `value` meets `target` in `direction` (NULL when the direction is unknown). #}

@@ -16,7 +16,7 @@
         {{ invalid_var('bootstrap_period_start', var('bootstrap_period_start'),
                        "a timestamp before bootstrap_period_end (" ~ end_value.isoformat() ~ ")") }}
     {%- endif -%}
-    {%- set end = timestamp_var('bootstrap_period_end') or 'now()' -%}
-    {%- set start = timestamp_var('bootstrap_period_start') or '(' ~ end ~ ' - make_interval(days => ' ~ days ~ '))' -%}
+    {%- set end = timestamp_var('bootstrap_period_end') or build_time() -%}
+    {%- set start = timestamp_var('bootstrap_period_start') or '(' ~ days_before(end, days) ~ ')' -%}
     {{ return({'start': start, 'end': end}) }}
 {%- endmacro %}

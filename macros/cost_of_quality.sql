@@ -17,21 +17,21 @@
 {% macro task_effort_by_class(effort) -%}
     count(*) as executions,
     sum({{ effort }}.effort_ms) as total_latency_ms,
-    sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'appraisal') as appraisal_latency_ms,
-    sum({{ effort }}.effort_ms) filter (where {{ effort }}.phase_class = 'failure') as failure_latency_ms,
+    {{ agg_where('sum', effort ~ '.effort_ms', effort ~ ".phase_class = 'appraisal'") }} as appraisal_latency_ms,
+    {{ agg_where('sum', effort ~ '.effort_ms', effort ~ ".phase_class = 'failure'") }} as failure_latency_ms,
     sum({{ effort }}.effort_usd) as total_cost_usd,
-    sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'appraisal') as appraisal_cost_usd,
-    sum({{ effort }}.effort_usd) filter (where {{ effort }}.phase_class = 'failure') as failure_cost_usd
+    {{ agg_where('sum', effort ~ '.effort_usd', effort ~ ".phase_class = 'appraisal'") }} as appraisal_cost_usd,
+    {{ agg_where('sum', effort ~ '.effort_usd', effort ~ ".phase_class = 'failure'") }} as failure_cost_usd
 {%- endmacro %}
 
 {% macro cost_of_quality_sums(task_effort) -%}
     count(*) as tasks,
-    coalesce(sum({{ task_effort }}.executions), 0)::bigint as executions,
+    cast(coalesce(sum({{ task_effort }}.executions), 0) as bigint) as executions,
     {%- for column in [
         'total_latency_ms', 'appraisal_latency_ms', 'failure_latency_ms',
         'total_cost_usd', 'appraisal_cost_usd', 'failure_cost_usd',
     ] %}
-    trim_scale(coalesce(sum({{ task_effort }}.{{ column }}), 0)) as {{ column }}{{ ',' if not loop.last }}
+    {{ trimmed('coalesce(sum(' ~ task_effort ~ '.' ~ column ~ '), 0)') }} as {{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 

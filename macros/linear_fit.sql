@@ -20,6 +20,8 @@
 #}
 {% macro linear_fit(observations, group_columns, name) -%}
 {%- set decimals = 12 -%}
+{#- trim_scale on PostgreSQL; a double (Spark) has no scale to trim -#}
+{%- set trim_scale = 'trim_scale' if target.type == 'postgres' else '' -%}
 {%- set groups = group_columns | join(', ') -%}
 {%- set select_groups = groups ~ ',' if groups else '' -%}
 {{ name }}_centered as (
@@ -63,23 +65,23 @@
     select
         {{ select_groups }}
         n,
-        trim_scale(round(x_avg, {{ decimals }})) as x_avg,
-        trim_scale(round(sxx, {{ decimals }})) as sxx,
-        trim_scale(round(y_avg - beta1 * x_avg, {{ decimals }})) as beta0,
-        trim_scale(round(beta1, {{ decimals }})) as beta1,
-        trim_scale(round(r_squared, {{ decimals }})) as r_squared,
-        trim_scale(round(
+        {{ trim_scale }}(round(x_avg, {{ decimals }})) as x_avg,
+        {{ trim_scale }}(round(sxx, {{ decimals }})) as sxx,
+        {{ trim_scale }}(round(y_avg - beta1 * x_avg, {{ decimals }})) as beta0,
+        {{ trim_scale }}(round(beta1, {{ decimals }})) as beta1,
+        {{ trim_scale }}(round(r_squared, {{ decimals }})) as r_squared,
+        {{ trim_scale }}(round(
             case when n > 2 and beta1 is not null then sqrt(greatest(syy - beta1 * sxy, 0) / (n - 2)) end,
             {{ decimals }}
         )) as sigma,
-        trim_scale(round(y_avg, {{ decimals }})) as y_avg,
-        trim_scale(sum_x) as sum_x,
-        trim_scale(sum_y) as sum_y,
-        trim_scale(round(
+        {{ trim_scale }}(round(y_avg, {{ decimals }})) as y_avg,
+        {{ trim_scale }}(sum_x) as sum_x,
+        {{ trim_scale }}(sum_y) as sum_y,
+        {{ trim_scale }}(round(
             case when n > 2 and r_squared < 1 then sqrt(r_squared * (n - 2) / (1 - r_squared)) end,
             {{ decimals }}
         )) as t_statistic,
-        trim_scale(round(case when sum_x > 0 then sum_y / sum_x end, {{ decimals }})) as averaging_beta1
+        {{ trim_scale }}(round(case when sum_x > 0 then sum_y / sum_x end, {{ decimals }})) as averaging_beta1
     from {{ name }}_coefficients
 )
 {%- endmacro %}

@@ -7,7 +7,7 @@
     `set role` can make it do in a plain `dbt build`.
 #}
 {% macro owned_by_transformer() -%}
-    {%- if execute -%}
+    {%- if execute and target.type == 'postgres' -%}
         {%- set query -%}
             select pg_get_userbyid(relowner) from pg_class where oid = to_regclass('{{ this }}')
         {%- endset -%}

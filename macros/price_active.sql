@@ -11,10 +11,10 @@
             {{ price }}.daily_from is null
             or case
                 when {{ price }}.daily_from <= {{ price }}.daily_to
-                    then ({{ at }} at time zone 'UTC')::time >= {{ price }}.daily_from
-                    and ({{ at }} at time zone 'UTC')::time < {{ price }}.daily_to
-                else ({{ at }} at time zone 'UTC')::time >= {{ price }}.daily_from
-                    or ({{ at }} at time zone 'UTC')::time < {{ price }}.daily_to
+                    then {{ utc_time_of_day(at) }} >= {{ price }}.daily_from
+                    and {{ utc_time_of_day(at) }} < {{ price }}.daily_to
+                else {{ utc_time_of_day(at) }} >= {{ price }}.daily_from
+                    or {{ utc_time_of_day(at) }} < {{ price }}.daily_to
             end
         )
     )

@@ -4,9 +4,9 @@
     ratio with a zero denominator is NULL").
 #}
 {% macro ratio_pct(numerator, denominator) -%}
-    trim_scale(100.0 * ({{ numerator }}) / nullif({{ denominator }}, 0))
+    {{ trimmed('100.0 * (' ~ numerator ~ ') / nullif(' ~ denominator ~ ', 0)') }}
 {%- endmacro %}
 
 {% macro ratio(numerator, denominator) -%}
-    trim_scale(({{ numerator }})::numeric / nullif({{ denominator }}, 0))
+    {{ trimmed(as_number(numerator) ~ ' / nullif(' ~ denominator ~ ', 0)') }}
 {%- endmacro %}

@@ -46,7 +46,7 @@
     {%- if total.seconds < 0 or total.seconds > 3650 * 86400 -%}
         {{ invalid_var(name, value, "an interval between 0 and 3650 days") }}
     {%- endif -%}
-    {{- return('make_interval(secs => ' ~ total.seconds ~ ')') -}}
+    {{- return(seconds_interval(total.seconds)) -}}
 {%- endmacro %}
 
 {% macro positive_integer_var(name, largest=1000000) -%}
@@ -72,7 +72,7 @@
     {%- if parsed is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {{- return("'" ~ parsed.isoformat(sep=' ', timespec='microseconds') ~ "'::timestamptz") -}}
+    {{- return(timestamp_literal(parsed.isoformat(sep=' ', timespec='microseconds'))) -}}
 {%- endmacro %}
 
 {% macro timestamp_var_value(name) -%}

@@ -209,3 +209,26 @@ def use_database(monkeypatch):
         return info
 
     return use
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator:
+    """The one in-process SparkSession of the test session (tests marked `spark`), started as
+    the spark target starts it (asp_telemetry.lake.session, profiles.yml), with its warehouse
+    and metastore in a directory of its own; dbt's session method then finds it and uses it."""
+    pytest.importorskip("pyspark")
+    from asp_telemetry.lake import session as lake_session
+
+    home = Path(tempfile.mkdtemp(prefix="asp-test-spark-"))
+    previous = os.environ.get("ASP_SPARK_DIR")
+    os.environ["ASP_SPARK_DIR"] = str(home)
+    spark = lake_session.get_session(home)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("ASP_SPARK_DIR", None)
+        else:
+            os.environ["ASP_SPARK_DIR"] = previous

@@ -30,11 +30,10 @@ final as (
         observed.bad_value,
         vocabulary.expected_value,
         observed.row_count,
-        format(
-            '%s %L does not match %s %L (expected %L) (%s)',
-            '{{ value_column }}', observed.bad_value, '{{ key_column }}', observed.key_value,
-            vocabulary.expected_value, {{ rows_phrase('observed.row_count') }}
-        ) as message
+        {{ sql_format('%s %L does not match %s %L (expected %L) (%s)', [
+            "'" ~ value_column ~ "'", 'observed.bad_value', "'" ~ key_column ~ "'", 'observed.key_value',
+            'vocabulary.expected_value', rows_phrase('observed.row_count')
+        ]) }} as message
     from observed
     inner join vocabulary on vocabulary.key_value = observed.key_value
     where observed.bad_value is distinct from vocabulary.expected_value

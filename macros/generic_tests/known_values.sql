@@ -26,7 +26,8 @@ final as (
     select
         observed.bad_value,
         observed.row_count,
-        format('unknown %s %L (%s)', '{{ column_name }}', observed.bad_value, {{ rows_phrase('observed.row_count') }}) as message
+        {{ sql_format('unknown %s %L (%s)', ["'" ~ column_name ~ "'", 'observed.bad_value', rows_phrase('observed.row_count')]) }}
+            as message
     from observed
     where not exists (
         select 1 from vocabulary where vocabulary.known_value = observed.bad_value

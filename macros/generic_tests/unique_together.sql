@@ -9,11 +9,15 @@
 select
     {{ column_names | join(', ') }},
     count(*) as row_count,
-    format(
-        'duplicate (%s) = (%s) (%s)', '{{ column_names | join(", ") }}',
-        concat_ws(', ', {% for column in column_names %}quote_nullable({{ column }}){{ ", " if not loop.last }}{% endfor %}),
-        {{ rows_phrase('count(*)') }}
-    ) as message
+    {%- set quoted = [] -%}
+    {%- for column in column_names -%}
+        {%- do quoted.append(quoted_literal(column)) -%}
+    {%- endfor %}
+    {{ sql_format('duplicate (%s) = (%s) (%s)', [
+        "'" ~ column_names | join(", ") ~ "'",
+        "concat_ws(', ', " ~ quoted | join(', ') ~ ")",
+        rows_phrase('count(*)')
+    ]) }} as message
 from {{ model }}
 group by {{ column_names | join(', ') }}
 having count(*) > 1

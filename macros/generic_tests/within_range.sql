@@ -13,11 +13,11 @@
 select
     {{ column_name }} as bad_value,
     count(*) as row_count,
-    format(
-        '%s %s outside %s (%s)', '{{ column_name }}', {{ column_name }},
-        '{{ "[" if inclusive else "(" }}{{ min_value if min_value is not none else "-inf" }}, {{ max_value if max_value is not none else "inf" }}{{ "]" if inclusive else ")" }}',
-        {{ rows_phrase('count(*)') }}
-    ) as message
+    {%- set bounds = ("[" if inclusive else "(") ~ (min_value if min_value is not none else "-inf") ~ ", "
+        ~ (max_value if max_value is not none else "inf") ~ ("]" if inclusive else ")") %}
+    {{ sql_format('%s %s outside %s (%s)', [
+        "'" ~ column_name ~ "'", column_name, "'" ~ bounds ~ "'", rows_phrase('count(*)')
+    ]) }} as message
 from {{ model }}
 where
     {{ column_name }} is not null

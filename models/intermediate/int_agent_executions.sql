@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         unique_key='execution_key',
         indexes=[
             {'columns': ['execution_key'], 'unique': true},
@@ -90,16 +90,16 @@ executions as (
         agent_iteration,
         execution_id,
         min(recorded_at) as started_at,
-        sum(metric_value) filter (where metric_type = 'Latency') as latency_ms,
-        count(*) filter (where metric_type = 'Latency') as latency_samples,
-        sum(metric_value) filter (where metric_type = 'Tokens_In') as tokens_in,
-        sum(metric_value) filter (where metric_type = 'Tokens_Out') as tokens_out,
-        sum(metric_value) filter (where metric_type = 'Tokens_Cache_Read') as cache_read_tokens,
-        sum(metric_value) filter (where metric_type = 'Tokens_Cache_Write') as cache_write_tokens,
-        sum(metric_value) filter (where metric_type = 'API_Cost') as api_cost_usd,
-        sum(metric_value) filter (where metric_type = 'Tool_Calls') as tool_calls,
-        sum(metric_value) filter (where metric_type = 'Retries') as retries,
-        max(metric_value) filter (where metric_type = 'Memory_Usage') as peak_memory_mb,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Latency'") }} as latency_ms,
+        {{ count_where("metric_type = 'Latency'") }} as latency_samples,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Tokens_In'") }} as tokens_in,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Tokens_Out'") }} as tokens_out,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Tokens_Cache_Read'") }} as cache_read_tokens,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Tokens_Cache_Write'") }} as cache_write_tokens,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'API_Cost'") }} as api_cost_usd,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Tool_Calls'") }} as tool_calls,
+        {{ agg_where('sum', 'metric_value', "metric_type = 'Retries'") }} as retries,
+        {{ agg_where('max', 'metric_value', "metric_type = 'Memory_Usage'") }} as peak_memory_mb,
         count(*) as metric_rows,
         -- one value per execution in well-formed data; max() picks one deterministically
         max(project_id) as project_id,
@@ -133,35 +133,7 @@ prices as (
 -- chooses it: of the prices active then (from effective_from; inside the daily window) the
 -- last one, else the first; of its tiers the highest the input tokens exceed.
 executions_with_prices as (
-    select
-        executions.*,
-        price.input_per_mtok,
-        price.output_per_mtok,
-        price.cache_read_per_mtok,
-        price.cache_write_per_mtok,
-        price.requests_per_k,
-        price.price_source
-    from executions
-    left join lateral (
-        select
-            prices.input_per_mtok,
-            prices.output_per_mtok,
-            prices.cache_read_per_mtok,
-            prices.cache_write_per_mtok,
-            prices.requests_per_k,
-            prices.price_source
-        from prices
-        where
-            prices.llm_provider = coalesce(executions.llm_provider, '')
-            and prices.llm_model = executions.llm_model
-            and (prices.input_tokens_above = 0 or executions.tokens_in > prices.input_tokens_above)
-            and (prices.priority = 0 or {{ price_active('prices', 'executions.started_at') }})
-        order by
-            {{ price_active('prices', 'executions.started_at') }} desc,
-            prices.priority desc,
-            prices.input_tokens_above desc
-        limit 1
-    ) as price on true
+    {{ price_in_force('executions', 'prices') }}
 ),
 
 -- Tokens x price (genai-prices' calc_price): cache reads and writes at their own prices
@@ -173,8 +145,8 @@ priced_executions as (
         case
             when
                 price_source is not null
-                and num_nonnulls(tokens_in, tokens_out, cache_read_tokens, cache_write_tokens) > 0
-                then trim_scale((
+                and coalesce(tokens_in, tokens_out, cache_read_tokens, cache_write_tokens) is not null
+                then {{ trimmed('(
                     coalesce(input_per_mtok, 0) * greatest(
                         coalesce(tokens_in, 0)
                         - case when cache_read_per_mtok is not null then coalesce(cache_read_tokens, 0) else 0 end
@@ -185,7 +157,7 @@ priced_executions as (
                     + coalesce(cache_read_per_mtok, 0) * coalesce(cache_read_tokens, 0)
                     + coalesce(cache_write_per_mtok, 0) * coalesce(cache_write_tokens, 0)
                 ) * 0.000001
-                + coalesce(requests_per_k, 0) * 0.001)
+                + coalesce(requests_per_k, 0) * 0.001') }}
         end as priced_cost_usd
     from executions_with_prices
 ),
@@ -200,7 +172,7 @@ final as (
         agent_iteration,
         execution_id,
         started_at,
-        (started_at at time zone 'UTC')::date as execution_date,
+        {{ utc_date('started_at') }} as execution_date,
         project_id,
         latency_ms,
         latency_samples,

@@ -55,7 +55,7 @@ final as (
         phases.phase_order,
         phases.phase_class,
         executions.started_at,
-        date_trunc('week', executions.started_at at time zone 'UTC')::date as week_start,
+        {{ utc_week_start('executions.started_at') }} as week_start,
         executions.latency_ms as effort_ms,
         -- money effort: reported where a source reported it, else priced from the tokens
         executions.cost_usd as effort_usd

@@ -54,13 +54,13 @@ final as (
     select
         task_id,
         review_phase,
-        count(*) filter (where removed_in_review and flagged_by_agent and validated_by_human and is_real)
+        {{ count_where("removed_in_review and flagged_by_agent and validated_by_human and is_real") }}
             as true_positives,
-        count(*) filter (where removed_in_review and flagged_by_agent and false_positive) as false_positives,
-        count(*) filter (where removed_in_review and flagged_by_agent and is_real and not validated_by_human)
+        {{ count_where("removed_in_review and flagged_by_agent and false_positive") }} as false_positives,
+        {{ count_where("removed_in_review and flagged_by_agent and is_real and not validated_by_human") }}
             as pending_validation,
-        count(*) filter (where removed_in_review and not flagged_by_agent and is_real) as missed_in_phase,
-        count(*) filter (where escaped_review) as escapes
+        {{ count_where("removed_in_review and not flagged_by_agent and is_real") }} as missed_in_phase,
+        {{ count_where("escaped_review") }} as escapes
     from defects_seen_by_review
     group by task_id, review_phase
 )

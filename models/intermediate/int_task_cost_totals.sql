@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         unique_key='task_id',
         indexes=[
             {'columns': ['task_id'], 'unique': true},
@@ -77,15 +77,15 @@ final as (
         task_id,
         max(project_id) as project_id,
         count(*) as executions,
-        sum(metric_rows)::bigint as cost_rows,
+        cast(sum(metric_rows) as bigint) as cost_rows,
         coalesce(sum(latency_ms), 0) as actual_latency_ms,
         coalesce(sum(tokens_in), 0) as actual_tokens_in,
         coalesce(sum(tokens_out), 0) as actual_tokens_out,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as actual_tokens,
         -- every cost is built from cost_usd: reported where a source reported one, else priced
         coalesce(sum(cost_usd), 0) as actual_api_cost_usd,
-        coalesce(sum(cost_usd) filter (where cost_source = 'priced'), 0) as cost_from_prices_usd,
-        count(*) filter (where cost_source = 'unpriced') as unpriced_executions,
+        coalesce({{ agg_where('sum', 'cost_usd', "cost_source = 'priced'") }}, 0) as cost_from_prices_usd,
+        {{ count_where("cost_source = 'unpriced'") }} as unpriced_executions,
         coalesce(sum(tool_calls), 0) as tool_calls,
         coalesce(sum(retries), 0) as retries,
         max(last_loaded_at) as last_loaded_at

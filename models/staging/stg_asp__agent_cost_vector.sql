@@ -4,7 +4,7 @@ source as (
     -- explicit columns: ingestion may add columns to the raw table
     select
         id,
-        "timestamp",
+        {{ adapter.quote("timestamp") }},
         execution_date,
         task_id,
         subtask_id,
@@ -25,20 +25,20 @@ source as (
 final as (
     select
         id as cost_row_id,
-        "timestamp" as recorded_at,
+        {{ adapter.quote("timestamp") }} as recorded_at,
         execution_date,
-        task_id::text as task_id,
-        subtask_id::text as subtask_id,
-        project_id::text as project_id,
-        agent_role::text as agent_role,
-        agent_version::text as agent_version,
+        {{ as_text('task_id') }} as task_id,
+        {{ as_text('subtask_id') }} as subtask_id,
+        {{ as_text('project_id') }} as project_id,
+        {{ as_text('agent_role') }} as agent_role,
+        {{ as_text('agent_version') }} as agent_version,
         agent_iteration,
-        (metadata ->> 'execution_id') as execution_id,
-        metric_type::text as metric_type,
-        metric_value::numeric as metric_value,
-        metric_unit::text as metric_unit,
-        llm_model::text as llm_model,
-        llm_provider::text as llm_provider,
+        {{ json_text('metadata', 'execution_id') }} as execution_id,
+        {{ as_text('metric_type') }} as metric_type,
+        {{ as_number('metric_value') }} as metric_value,
+        {{ as_text('metric_unit') }} as metric_unit,
+        {{ as_text('llm_model') }} as llm_model,
+        {{ as_text('llm_provider') }} as llm_provider,
         metadata,
         loaded_at
     from source

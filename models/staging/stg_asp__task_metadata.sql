@@ -24,14 +24,14 @@ source as (
 
 final as (
     select
-        task_id::text as task_id,
+        {{ as_text('task_id') }} as task_id,
         created_at,
         started_at,
         completed_at,
         -- places the task in a bootstrap measurement period (metrics.md, "Bootstrap learning")
         coalesce(completed_at, created_at) as period_at,
-        project_id::text as project_id,
-        task_type::text as task_type,
+        {{ as_text('project_id') }} as project_id,
+        {{ as_text('task_type') }} as task_type,
         task_description,
         estimated_complexity,
         actual_complexity,
@@ -40,9 +40,9 @@ final as (
         {{ json_number('estimated_cost_vector_json', 'tokens') }} as estimated_tokens,
         {{ json_number('estimated_cost_vector_json', ['api_cost_usd', 'api_cost']) }} as estimated_api_cost_usd,
         actual_cost_vector_json,
-        bootstrap_phase::text as bootstrap_phase,
+        {{ as_text('bootstrap_phase') }} as bootstrap_phase,
         human_reviewed,
-        status::text as status,
+        {{ as_text('status') }} as status,
         loaded_at,
         updated_at
     from source

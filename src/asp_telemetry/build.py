@@ -142,14 +142,32 @@ class BuildResult(BaseModel):
 
 ProgressCallback = Callable[[int, int | None, str], None]
 
+# The engines a build runs on: profiles.yml's targets. `default` is PostgreSQL (the database
+# `info` names); `spark` is the in-process Spark of docs/spark.md, over the lake.
+TARGETS = ("default", "spark")
+TARGET_VARIABLE = "ASP_TARGET"
+
+
+def check_target(value: str | None) -> str:
+    """A build target ('default' or 'spark'; 'postgres' and None mean 'default'), or InvalidInput."""
+    value = (value or "default").strip().lower()
+    if value in {"postgres", "postgresql"}:
+        value = "default"
+    if value not in TARGETS:
+        raise InvalidInput(
+            f"unknown build target {value!r}: use one of {', '.join(TARGETS)} (--target or {TARGET_VARIABLE})"
+        )
+    return value
+
 
 def run_build(
-    info: ConnectionInfo,
+    info: ConnectionInfo | None,
     dbt_args: Sequence[str] = (),
     *,
     show_dbt_log: bool = False,
     on_progress: ProgressCallback | None = None,
     custom_prices: Path | None = None,
+    target: str = "default",
 ) -> BuildResult:
     """Run `dbt build [dbt_args]` on the database `info` and collect every node's result.
 
@@ -157,8 +175,18 @@ def run_build(
     dbt's own log goes to logs/dbt.log (the project's; $ASP_HOME/dbt/logs for the installed
     project), on stdout only when show_dbt_log. on_progress(done, total, node name) is called
     as nodes finish. custom_prices replaces seeds/model_prices_custom.csv (a team's own
-    prices; asp_telemetry.pricing).
+    prices; asp_telemetry.pricing). target: 'default' (PostgreSQL, the database `info`) or
+    'spark' (the lake and the Spark warehouse of docs/spark.md; `info` is not used; the
+    command line takes it from --target or $ASP_TARGET).
     """
+    target = check_target(target)
+    if any(arg.split("=", 1)[0] in {"--target", "-t"} for arg in dbt_args):
+        raise InvalidInput("give the target as asp-telemetry's --target (or ASP_TARGET), not as a dbt argument")
+    if target == "spark":
+        return _run_spark_build(list(dbt_args), show_dbt_log=show_dbt_log, on_progress=on_progress,
+                                custom_prices=custom_prices)
+    if info is None:
+        raise InvalidInput("a PostgreSQL build needs a database: asp-telemetry db start, or PG* / --database")
     from asp_telemetry import pricing
 
     args = list(dbt_args)
@@ -193,6 +221,64 @@ def run_build(
     return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
 
 
+def _run_spark_build(
+    args: list[str], *, show_dbt_log: bool, on_progress: ProgressCallback | None, custom_prices: Path | None
+) -> BuildResult:
+    """`dbt build --target spark`: the price step writes the lake's price datasets (what
+    pricing.refresh writes into schema pricing on PostgreSQL), then dbt builds in this
+    process's SparkSession. No roles, no grants, no write-back: the warehouse's own."""
+    from asp_telemetry.lake import session as lake_session
+    from asp_telemetry.lake import session_prices as lake_prices
+
+    try:
+        spark = lake_session.get_session()
+    except Exception as exc:  # noqa: BLE001 - no Java, no pyspark: said, not a traceback
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return BuildResult(success=False, elapsed_seconds=0.0, error=(
+            f"could not start Spark ({type(exc).__name__}: {first}): the spark target needs"
+            " pip install 'asp-telemetry[spark]' and Java 17"))
+    try:
+        prices = lake_prices.refresh(spark=spark, custom_path=custom_prices)
+    except (BuildFailed, InvalidInput) as exc:
+        return BuildResult(success=False, elapsed_seconds=0.0, error=str(exc))
+    selected = _selects_nodes(args)
+    if prices.changed and "--full-refresh" not in args:
+        args.append("--full-refresh")
+    if not show_dbt_log and not _mentions_log_level(args):
+        args = ["--log-level", "none", "--log-level-file", "debug", *args]
+    progress = _ProgressTracker(on_progress)
+    started = time.monotonic()
+    outcome = run_dbt(None, ["build", "--target", "spark", *args], callbacks=[progress.handle])
+    elapsed = time.monotonic() - started
+    run_results = getattr(outcome.result, "results", None)
+    if run_results is None:
+        reason = outcome.exception or outcome.result or "dbt did not run"
+        return BuildResult(success=False, elapsed_seconds=elapsed, error=str(reason), prices=prices)
+    nodes = [_node_result(result) for result in run_results]
+    _attach_spark_failing_rows(spark, nodes, {result.node.unique_id: result.node for result in run_results})
+    success = bool(outcome.success) and not any(node.failed for node in nodes)
+    if success and not (prices.changed and selected):
+        lake_prices.mark_built()
+    return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
+
+
+def _attach_spark_failing_rows(spark: Any, nodes: list[NodeResult], manifest_nodes: dict[str, Any]) -> None:
+    """_attach_failing_rows on Spark: a few rows of each failed or warned own data test."""
+    for node in nodes:
+        if not (node.resource_type == "test" and (node.failed or node.warned) and node.failures
+                and _is_own_test(manifest_nodes[node.unique_id])):
+            continue
+        compiled = getattr(manifest_nodes[node.unique_id], "compiled_code", None)
+        if not compiled:
+            continue
+        try:
+            rows = spark.sql(f"select * from (\n{compiled}\n) as failing_rows limit {FAILING_ROW_SAMPLE}").collect()
+        except Exception as exc:  # noqa: BLE001 - the build's result stands without its sample
+            node.failing_rows = [{"message": f"(could not read the failing rows: {str(exc).strip()[:200]})"}]
+            continue
+        node.failing_rows = [{key: _plain(value) for key, value in row.asDict().items()} for row in rows]
+
+
 _SELECTION_OPTIONS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector"})
 
 
@@ -201,9 +287,10 @@ def _selects_nodes(dbt_args: Sequence[str]) -> bool:
     return any(arg.split("=", 1)[0] in _SELECTION_OPTIONS for arg in dbt_args)
 
 
-def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Callable] = ()) -> Any:
+def run_dbt(info: ConnectionInfo | None, command: Sequence[str], callbacks: Sequence[Callable] = ()) -> Any:
     """Invoke any dbt command (["build", ...], ["docs", "generate"], ...) on the database
-    `info`, with the repository's project and profiles; returns dbt's dbtRunnerResult."""
+    `info` (None: a target that is not PostgreSQL, named in `command`), with the
+    repository's project and profiles; returns dbt's dbtRunnerResult."""
     from dbt.cli.main import dbtRunner  # heavy: imported only when dbt runs
 
     project_dir = str(paths.project_dir())
@@ -214,8 +301,30 @@ def run_dbt(info: ConnectionInfo, command: Sequence[str], callbacks: Sequence[Ca
                                                state):
             if variable not in os.environ and not any(arg.split("=")[0] == option for arg in command):
                 args += [option, str(directory)]
+    if info is None:
+        with _spark_environment():
+            return dbtRunner(callbacks=list(callbacks)).invoke(args)
     with _database_environment(info):
         return dbtRunner(callbacks=list(callbacks)).invoke(args)
+
+
+@contextlib.contextmanager
+def _spark_environment() -> Iterator[None]:
+    """ASP_SPARK_DIR and ASP_LAKE resolved (profiles.yml and the lake sources read them),
+    for the duration of the build."""
+    from asp_telemetry.lake import session as lake_session
+
+    values = {"ASP_SPARK_DIR": str(lake_session.spark_dir()), "ASP_LAKE": lake_session.lake_url()}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _mentions_log_level(dbt_args: Sequence[str]) -> bool:

@@ -36,7 +36,7 @@ final as (
     where
         from_executions.executions is distinct from from_days.executions
         or from_executions.cost_rows is distinct from from_days.cost_rows
-        or from_executions.total_cost_usd is distinct from from_days.total_cost_usd
+        or {{ sums_differ('from_executions.total_cost_usd', 'from_days.total_cost_usd') }}
 )
 
 select * from final

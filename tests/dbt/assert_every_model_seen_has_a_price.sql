@@ -33,7 +33,7 @@ volumes as (
         unpriced_models.llm_model,
         unpriced_models.reason,
         count(executions.llm_model) as executions,
-        count(*) filter (where executions.cost_source = 'unpriced') as executions_without_cost,
+        {{ count_where("executions.cost_source = 'unpriced'") }} as executions_without_cost,
         coalesce(sum(executions.tokens_in), 0) + coalesce(sum(executions.tokens_out), 0) as tokens
     from unpriced_models
     inner join executions
@@ -50,10 +50,10 @@ final as (
         executions,
         executions_without_cost,
         tokens,
-        'no price for model ' || quote_literal(llm_model)
-        || case when llm_provider = '' then '' else ' of provider ' || quote_literal(llm_provider) end
+        'no price for model ' || {{ quoted_literal('llm_model') }}
+        || case when llm_provider = '' then '' else ' of provider ' || {{ quoted_literal('llm_provider') }} end
         || ' (' || executions || ' executions, ' || executions_without_cost || ' without a reported cost, '
-        || trim_scale(tokens) || ' tokens): add it to seeds/model_prices_custom.csv' as message
+        || {{ trimmed('tokens') }} || ' tokens): add it to seeds/model_prices_custom.csv' as message
     from volumes
 )
 

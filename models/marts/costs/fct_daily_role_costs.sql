@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         unique_key='execution_date',
+        partition_by=['execution_date'] if target.type == 'spark' else none,
         indexes=[
             {'columns': ['daily_role_cost_key'], 'unique': true},
             {'columns': ['execution_date']},
@@ -82,13 +83,13 @@ final as (
         count(distinct task_id) as tasks_executed,
         count(*) as executions,
         coalesce(sum(cost_usd), 0) as total_cost_usd,
-        coalesce(sum(cost_usd) filter (where cost_source = 'priced'), 0) as cost_from_prices_usd,
-        count(*) filter (where cost_source = 'unpriced') as unpriced_executions,
+        coalesce({{ agg_where('sum', 'cost_usd', "cost_source = 'priced'") }}, 0) as cost_from_prices_usd,
+        {{ count_where("cost_source = 'unpriced'") }} as unpriced_executions,
         coalesce(sum(latency_ms), 0) as total_latency_ms,
         coalesce(sum(tokens_in), 0) as total_tokens_in,
         coalesce(sum(tokens_out), 0) as total_tokens_out,
-        sum(metric_rows)::bigint as cost_rows,
-        sum(latency_samples)::bigint as latency_samples,
+        cast(sum(metric_rows) as bigint) as cost_rows,
+        cast(sum(latency_samples) as bigint) as latency_samples,
         {{ surrogate_key(['execution_date', 'agent_role', 'llm_model']) }} as daily_role_cost_key,
         max(last_loaded_at) as last_loaded_at
     from executions

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         unique_key='task_id',
         indexes=[
             {'columns': ['source_changed_at']},
@@ -86,8 +86,8 @@ cost_totals as (
 defect_counts as (
     select
         task_id,
-        count(*) filter (where is_real) as defect_count,
-        count(*) filter (where not is_real) as false_positive_count,
+        {{ count_where("is_real") }} as defect_count,
+        {{ count_where("not is_real") }} as false_positive_count,
         max(updated_at) as updated_at
     from {{ ref('int_defects_phased') }}
     {% if is_incremental() %}

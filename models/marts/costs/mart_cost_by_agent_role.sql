@@ -8,7 +8,7 @@
     typed in macros/vars.sql.
 -#}
 
-{%- set as_of = timestamp_var('as_of') or 'now()' %}
+{%- set as_of = timestamp_var('as_of') or build_time() %}
 {%- set window_days = positive_integer_var('cost_window_days', largest=36500) %}
 
 with
@@ -16,7 +16,7 @@ with
 window_bounds as (
     select
         {{ as_of }} as as_of,
-        {{ as_of }} - make_interval(days => {{ window_days }}) as window_start
+        {{ days_before(as_of, window_days) }} as window_start
 ),
 
 daily_costs as (
@@ -77,10 +77,10 @@ all_time_sums as (
         agent_role,
         sum(total_cost_usd) as total_cost_usd,
         sum(cost_from_prices_usd) as cost_from_prices_usd,
-        sum(unpriced_executions)::bigint as unpriced_executions,
+        cast(sum(unpriced_executions) as bigint) as unpriced_executions,
         {{ ratio('sum(total_latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms,
         sum(total_tokens_in) + sum(total_tokens_out) as total_tokens,
-        sum(executions)::bigint as executions
+        cast(sum(executions) as bigint) as executions
     from daily_costs
     group by agent_role
 ),
@@ -89,7 +89,7 @@ task_counts as (
     select
         agent_role,
         count(*) as tasks_executed,
-        count(*) filter (where last_started_at >= (select window_bounds.window_start from window_bounds))
+        {{ count_where("last_started_at >= (select window_bounds.window_start from window_bounds)") }}
             as tasks_executed_30d
     from role_tasks
     group by agent_role

@@ -26,9 +26,9 @@ tasks as (
 component_counts as (
     select
         defects.component_path,
-        count(*) filter (where defects.is_real) as defect_count,
-        trim_scale(avg(tasks.actual_complexity) filter (where defects.is_real)) as avg_complexity,
-        count(*) filter (where not defects.is_real) as false_positive_count
+        {{ count_where("defects.is_real") }} as defect_count,
+        {{ trimmed(agg_where('avg', 'tasks.actual_complexity', "defects.is_real")) }} as avg_complexity,
+        {{ count_where("not defects.is_real") }} as false_positive_count
     from defects
     left join tasks on tasks.task_id = defects.task_id
     group by defects.component_path

@@ -24,10 +24,10 @@ final as (
         phase_injected,
         phase_removed,
         count(*) as defect_count,
-        trim_scale(avg(fix_latency_ms)) as avg_fix_latency_ms,
-        trim_scale(avg(fix_tokens)) as avg_fix_tokens,
-        trim_scale(avg(fix_api_cost_usd)) as avg_fix_api_cost_usd,
-        trim_scale(avg(fix_retries)) as avg_fix_retries,
+        {{ trimmed('avg(fix_latency_ms)') }} as avg_fix_latency_ms,
+        {{ trimmed('avg(fix_tokens)') }} as avg_fix_tokens,
+        {{ trimmed('avg(fix_api_cost_usd)') }} as avg_fix_api_cost_usd,
+        {{ trimmed('avg(fix_retries)') }} as avg_fix_retries,
         min(injected_order) as injected_order,
         min(removed_order) as removed_order
     from real_defects

@@ -32,8 +32,8 @@ phase_counts as (
         phases.phase,
         phases.phase_order,
         phases.phase_class,
-        count(real_defects.defect_id) filter (where real_defects.phase_injected = phases.phase) as injected,
-        count(real_defects.defect_id) filter (where real_defects.phase_removed = phases.phase) as removed,
+        {{ agg_where('count', 'real_defects.defect_id', "real_defects.phase_injected = phases.phase") }} as injected,
+        {{ agg_where('count', 'real_defects.defect_id', "real_defects.phase_removed = phases.phase") }} as removed,
         count(real_defects.defect_id) filter (
             where real_defects.injected_order < phases.phase_order
             and phases.phase_order <= real_defects.removed_order

@@ -24,11 +24,11 @@ review_counts as (
     select
         review_phases.review_phase,
         review_phases.phase_order,
-        coalesce(sum(review_outcomes.true_positives), 0)::bigint as true_positives,
-        coalesce(sum(review_outcomes.false_positives), 0)::bigint as false_positives,
-        coalesce(sum(review_outcomes.pending_validation), 0)::bigint as pending_validation,
-        coalesce(sum(review_outcomes.missed_in_phase), 0)::bigint as missed_in_phase,
-        coalesce(sum(review_outcomes.escapes), 0)::bigint as escapes
+        cast(coalesce(sum(review_outcomes.true_positives), 0) as bigint) as true_positives,
+        cast(coalesce(sum(review_outcomes.false_positives), 0) as bigint) as false_positives,
+        cast(coalesce(sum(review_outcomes.pending_validation), 0) as bigint) as pending_validation,
+        cast(coalesce(sum(review_outcomes.missed_in_phase), 0) as bigint) as missed_in_phase,
+        cast(coalesce(sum(review_outcomes.escapes), 0) as bigint) as escapes
     from review_phases
     left join review_outcomes on review_outcomes.review_phase = review_phases.review_phase
     group by review_phases.review_phase, review_phases.phase_order

@@ -19,27 +19,29 @@ targets as (
     from (values ('latency_ms'), ('tokens'), ('api_cost_usd')) as targets (target)
 ),
 
+-- one row per task and target (a union rather than a lateral VALUES: both engines read it)
 observations as (
+    {%- for target_name, column in [
+        ('latency_ms', 'actual_latency_ms'), ('tokens', 'actual_tokens'), ('api_cost_usd', 'actual_api_cost_usd')
+    ] %}
     select
-        target_values.target,
-        dataset.task_type,
-        dataset.project_id,
-        dataset.proxy::numeric as x,
-        target_values.y
+        '{{ target_name }}' as target,  -- noqa: RF04
+        task_type,
+        project_id,
+        {{ as_number('proxy') }} as x,
+        {{ column }} as y
     from dataset
-    cross join lateral (
-        values
-        ('latency_ms', dataset.actual_latency_ms),
-        ('tokens', dataset.actual_tokens),
-        ('api_cost_usd', dataset.actual_api_cost_usd)
-    ) as target_values (target, y)
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 scoped_observations as (
     select
         target,
-        null::text as task_type,
-        null::text as project_id,
+        {{ as_text('null') }} as task_type,
+        {{ as_text('null') }} as project_id,
         x,
         y
     from observations
@@ -47,7 +49,7 @@ scoped_observations as (
     select
         target,
         task_type,
-        null::text as project_id,
+        {{ as_text('null') }} as project_id,
         x,
         y
     from observations
@@ -55,7 +57,7 @@ scoped_observations as (
     union all
     select
         target,
-        null::text as task_type,
+        {{ as_text('null') }} as task_type,
         project_id,
         x,
         y
@@ -77,8 +79,8 @@ scoped_observations as (
 scopes as (
     select
         target,
-        null::text as task_type,
-        null::text as project_id
+        {{ as_text('null') }} as task_type,
+        {{ as_text('null') }} as project_id
     from targets
     union
     select

@@ -41,8 +41,8 @@ phase_effort as (
     select
         agent_role,
         count(execution_key) as executions,
-        trim_scale(coalesce(sum(effort_ms), 0)) as effort_ms,
-        trim_scale(coalesce(sum(effort_usd), 0)) as effort_usd
+        {{ trimmed('coalesce(sum(effort_ms), 0)') }} as effort_ms,
+        {{ trimmed('coalesce(sum(effort_usd), 0)') }} as effort_usd
     from effort
     group by agent_role
 ),

@@ -25,6 +25,10 @@ def build(
     show_dbt_log: Annotated[
         bool, typer.Option("--show-dbt-log", help="Print dbt's own log (it always goes to the project's logs/dbt.log).")
     ] = False,
+    target: Annotated[
+        str, typer.Option("--target", envvar="ASP_TARGET", help="Where to build: default (PostgreSQL) or spark "
+                          "(the lake, on Spark: docs/spark.md).")
+    ] = "default",
     changed_only: Annotated[
         bool, typer.Option("--changed-only", help="Only what changed since the last such build, as the "
                            "schedule builds (no unit tests; nothing when nothing changed).")
@@ -37,10 +41,20 @@ def build(
     from asp_telemetry import build as build_lib
     from asp_telemetry import build_plan
 
-    info = connection.resolve()
+    target = build_lib.check_target(target)
     if changed_only and ctx.args:
         raise InvalidInput("--changed-only selects by itself: give it no dbt arguments")
-    console.print(f"dbt build on {info.describe()}")
+    if target == "spark":
+        if changed_only:
+            raise InvalidInput("--changed-only plans builds on PostgreSQL only: build on Spark without it")
+        from asp_telemetry.lake import session as lake_session
+
+        info = None
+        console.print(f"dbt build on Spark (lake {lake_session.lake_url()}, warehouse "
+                      f"{lake_session.spark_dir() / 'warehouse'})", highlight=False, soft_wrap=True)
+    else:
+        info = connection.resolve()
+        console.print(f"dbt build on {info.describe()}")
     with console.status("dbt build: parsing the project") as status:
 
         def show_progress(done: int, total: int | None, node: str) -> None:
@@ -50,7 +64,8 @@ def build(
             planned, result = build_plan.run_planned_build(info, on_progress=show_progress)
             console.print(f"planned: {escape(planned.reason)}", highlight=False, soft_wrap=True)
         else:
-            result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress)
+            result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress,
+                                         target=target)
 
     if result.error:
         error_console.print(

@@ -66,5 +66,8 @@ def hidden(path: Path) -> Path:
 
 
 def warehouse_dir() -> Path:
-    """Where the session target's Spark warehouse keeps the marts (`marts.db/<model>/`)."""
-    return paths.asp_home() / "spark" / "warehouse"
+    """Where the session target's Spark warehouse keeps the marts (`marts.db/<model>/`):
+    $ASP_SPARK_DIR/warehouse, else $ASP_HOME/spark/warehouse (lake/session.py)."""
+    from asp_telemetry.lake.session import spark_dir
+
+    return spark_dir() / "warehouse"

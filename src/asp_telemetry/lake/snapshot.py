@@ -30,6 +30,11 @@ def _json(value) -> dict:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
+def built(warehouse: Path) -> bool:
+    """Whether the Spark build made mart_bootstrap_snapshot in this warehouse."""
+    return warehouse.joinpath(*MART).is_dir()
+
+
 def record(lake: Path, warehouse: Path) -> SnapshotResult:
     """Record the snapshot the last Spark build computed into the lake."""
     directory = warehouse.joinpath(*MART)

@@ -1,0 +1,190 @@
+"""The Spark target (docs/spark.md): the same dbt project built on an in-process Spark over
+a Parquet lake gives the same marts as on PostgreSQL.
+
+One scenario, built once for the module (Spark is slow to start and every dbt statement is
+a Spark job): the same generated files are loaded into PostgreSQL (the loader) and written to
+a lake (`asp-telemetry load --target spark`'s library function, asp_telemetry.lake); both
+engines
+build; then the same files are loaded a second time, with a file of task updates, and both
+build again. Every mart Spark builds is compared with PostgreSQL's row by row and column by
+column, numbers to 1e-9 relative.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from asp_telemetry import build, connection, generate
+from asp_telemetry import lake as lake_writer
+from asp_telemetry.lake import session as lake_session
+from asp_telemetry.loading import load_paths
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+PROJECT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-03-01T00:00:00+00:00"
+END = datetime(2026, 2, 20, tzinfo=UTC)
+# Each mart Spark builds, and the columns that identify a row.
+MARTS = {
+    "fct_agent_executions": ["execution_key"],
+    "fct_daily_role_costs": ["daily_role_cost_key"],
+    "fct_task_costs": ["task_id"],
+    "mart_cost_by_agent_role": ["agent_role"],
+    "mart_cost_by_model": ["model_cost_key"],
+}
+# When each engine loaded the rows: not the same instant on two engines.
+LOAD_TIMES = {"last_loaded_at", "source_changed_at"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def read_postgres(info, mart: str) -> dict[tuple, dict]:
+    with connection.connect(info) as conn:
+        cursor = conn.execute(f"select * from marts.{mart}")  # a fixed name from MARTS
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    return {tuple(row[key] for key in MARTS[mart]): {k: _plain(v) for k, v in row.items()} for row in rows}
+
+
+def read_spark(spark, mart: str) -> dict[tuple, dict]:
+    rows = [row.asDict() for row in spark.sql(f"select * from marts.{mart}").collect()]
+    return {tuple(row[key] for key in MARTS[mart]): {k: _plain(v) for k, v in row.items()} for row in rows}
+
+
+def differences(mart: str, postgres: dict[tuple, dict], spark: dict[tuple, dict]) -> list[str]:
+    """What differs, one line per cell (at most 20)."""
+    found = []
+    for key in sorted(set(postgres) ^ set(spark), key=str):
+        found.append(f"{mart} {key}: only on {'PostgreSQL' if key in postgres else 'Spark'}")
+    for key in sorted(set(postgres) & set(spark), key=str):
+        expected, actual = postgres[key], spark[key]
+        if set(expected) != set(actual):
+            found.append(f"{mart}: columns differ: {sorted(set(expected) ^ set(actual))}")
+            break
+        for column, value in expected.items():
+            if column in LOAD_TIMES:
+                continue
+            other = actual[column]
+            if isinstance(value, float) or isinstance(other, float):
+                same = (value is None and other is None) or (
+                    value is not None and other is not None
+                    and math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12))
+            else:
+                same = value == other
+            if not same:
+                found.append(f"{mart} {key} {column}: PostgreSQL {value!r}, Spark {other!r}")
+    return found[:20]
+
+
+def task_updates(path: Path, files: list[Path]) -> Path:
+    """A file of new versions of some tasks: re-estimated, re-measured, reviewed."""
+    tasks = []
+    for file in files:
+        for line in file.read_text().splitlines():
+            record = json.loads(line)
+            if record["record"] == "task_metadata" and record["task_id"] not in tasks:
+                tasks.append(record["task_id"])
+    lines = []
+    for number, task_id in enumerate(tasks[::3]):
+        lines.append(json.dumps({
+            "record": "task_metadata", "task_id": task_id, "status": "completed",
+            "actual_complexity": 10 + number, "human_reviewed": True,
+            "estimated_cost_vector_json": {"latency_ms": 1000 + number, "tokens": 5000,
+                                           "api_cost_usd": 0.25 + number / 100},
+            "completed_at": "2026-02-19T12:00:00+00:00",
+        }))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def build_both(info, spark, *extra: str) -> dict[str, Any]:
+    args = ["--vars", yaml.safe_dump({"as_of": AS_OF}), *extra]
+    postgres = build.run_build(info, args)
+    assert postgres.success, postgres.summary_line()
+    on_spark = build.run_build(None, args, target="spark")
+    failing = [f"{node.label}: {node.message or node.failing_row_messages()}" for node in on_spark.failed_nodes]
+    assert on_spark.success, (on_spark.error, on_spark.summary_line(), failing)
+    return {
+        "spark": on_spark,
+        "marts": {mart: (read_postgres(info, mart), read_spark(spark, mart)) for mart in MARTS},
+    }
+
+
+@pytest.fixture(scope="module")
+def scenario(spark_session, make_database, tmp_path_factory):
+    spark = spark_session
+    for database in ("marts", "intermediate", "staging", "raw", "pricing"):
+        spark.sql(f"drop database if exists {database} cascade")
+    lake = tmp_path_factory.mktemp("lake")
+    saved = os.environ.get("ASP_LAKE")
+    os.environ["ASP_LAKE"] = str(lake)
+    (lake_session.spark_dir() / "price_fingerprints.json").unlink(missing_ok=True)
+    try:
+        info = make_database("asp_spark")
+        files = generate.generate(24, 19, tmp_path_factory.mktemp("inbox"), days=5, end=END, workers=1).files
+        load_paths(info, files)
+        assert all(s.status == "complete" for s in lake_writer.load_paths(lake, files))
+        first = build_both(info, spark)
+        updates = task_updates(tmp_path_factory.mktemp("updates") / "task-updates.jsonl", files)
+        load_paths(info, [*files, updates])
+        assert all(s.status == "complete" for s in lake_writer.load_paths(lake, [*files, updates]))
+        # the models only: the first build ran every test (on a busy 2-core machine a Spark
+        # build takes minutes, most of it the tests)
+        second = build_both(info, spark, "--exclude-resource-type", "test", "unit_test")
+        yield {"first": first, "second": second, "spark": spark}
+    finally:
+        if saved is None:
+            os.environ.pop("ASP_LAKE", None)
+        else:
+            os.environ["ASP_LAKE"] = saved
+
+
+def test_spark_build_runs_contracts_data_tests_and_unit_tests(scenario):
+    result = scenario["first"]["spark"]
+    totals = result.totals()
+    assert totals["model"].get("success", 0) >= 12, totals
+    assert totals["test"].get("pass", 0) > 50, totals
+    assert totals["unit_test"].get("pass", 0) >= 5, totals
+    assert not result.failed_nodes
+    # the marts are Parquet tables of database marts in the warehouse (marts.db/<model>/)
+    warehouse = lake_session.spark_dir() / "warehouse" / "marts.db"
+    for mart in MARTS:
+        assert list((warehouse / mart).rglob("*.parquet")), mart
+
+
+@pytest.mark.parametrize("mart", sorted(MARTS))
+def test_marts_are_the_same_on_both_engines(scenario, mart):
+    postgres, spark = scenario["first"]["marts"][mart]
+    assert postgres, f"{mart} is empty: the comparison would prove nothing"
+    assert differences(mart, postgres, spark) == []
+
+
+@pytest.mark.parametrize("mart", sorted(MARTS))
+def test_marts_stay_the_same_after_a_second_load_and_task_updates(scenario, mart):
+    postgres, spark = scenario["second"]["marts"][mart]
+    assert differences(mart, postgres, spark) == []
+    if mart == "fct_task_costs":
+        first, _ = scenario["first"]["marts"][mart]
+        assert first != postgres, "the task updates changed nothing: the test would prove nothing"
+
+
+def test_profile_and_session_settings_agree():
+    """profiles.yml's spark target and asp_telemetry.lake.session start Spark alike."""
+    profile = yaml.safe_load((PROJECT / "profiles.yml").read_text())["asp_telemetry"]["outputs"]["spark"]
+    settings = lake_session.session_settings(Path("/x"))
+    assert set(profile["server_side_parameters"]) == set(settings) - {"spark.sql.ansi.enabled"}
