@@ -268,7 +268,7 @@ def _load_section(load: dict[str, Any], analysis: dict[str, str]) -> list[str]:
         f"One file of the data set ({_n(figures['records_in_file'])} records, {_n(figures['rows'])} rows once "
         "loaded: tasks, defects, cost rows) into freshly migrated tables, alternately by the loader and by "
         f"psql. Ratio {load['ratio']:.2f} of `\\copy` (goal ≥ {load.get('goal_ratio', 0.5)}): "
-        f"{_met(load['throughput_met'])}.",
+        f"{_met(load['throughput_met'])}." + (f" {load['note']}" if load.get("note") else ""),
         "",
         _table(("", "time", "throughput", "peak memory"), rows),
         "",
