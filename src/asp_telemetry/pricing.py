@@ -10,8 +10,11 @@ dbt joins each execution to the price in force at its start and does the arithme
 (int_agent_executions): Python only does what SQL cannot, the matching.
 
 When the schedule changed since the last complete build (a new genai-prices, an edited seed),
-`needs_full_refresh` says so and `asp-telemetry build` rebuilds every cost: history is
-re-priced and the raw rows are never rewritten.
+`refresh` says so (`Refreshed.changed`) and `asp-telemetry build` rebuilds every cost: history is
+re-priced and the raw rows are never rewritten. When nothing the schedule depends on changed
+(the models seen, genai-prices' version, the custom seed's bytes: `inputs_digest`, migration
+0012) and the marts were built with it in full, `refresh` keeps it without resolving or
+rewriting anything: most scheduled builds then neither import genai-prices nor write.
 """
 
 from __future__ import annotations
