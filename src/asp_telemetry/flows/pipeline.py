@@ -57,7 +57,7 @@ def pipeline(
             default_period = snapshot_start is None and snapshot_end is None
             snapshot = take_snapshot(snapshot_start, snapshot_end, period_built=default_period)
             log_snapshot(snapshot)
-            bootstrap_build = transform(select=STATUS_MARTS)
+            bootstrap_build = transform(select=STATUS_MARTS, unit_tests=False)
         written = write_back()
         finished_at = datetime.now(UTC)
     return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,

@@ -30,19 +30,23 @@ def planned_build(full_refresh: bool) -> BuildResult:
 
 @flow(name="transform")
 def transform(
-    select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False
+    select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False,
+    unit_tests: bool = True,
 ) -> BuildResult:
     """Build (and test) the dbt project; fail naming the failed nodes.
 
     `select` holds dbt node selectors only (validated with the run's parameters: a value
     that is not one fails the run before anything is built). `changed_only` (the schedule's
     builds): only what is downstream of a raw table that changed since the last such build,
-    nothing when none did, without unit tests (build_plan.py); `select` then must be empty."""
+    nothing when none did, without unit tests (build_plan.py); `select` then must be empty.
+    `unit_tests=False`: a build of data that leaves the project's unit tests to CI (the
+    schedule's builds after a bootstrap snapshot)."""
     logger = get_run_logger()
     selectors = [build.check_selector(item) for item in select or []]
     if changed_only and selectors:
         raise InvalidInput("transform: changed_only selects by itself; give no select with it")
-    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else [])]
+    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else []),
+            *([] if unit_tests else build_plan.WITHOUT_UNIT_TESTS)]
     with exclusive(database()):
         result = planned_build(full_refresh) if changed_only else dbt_build(args)
     if result.skipped:
