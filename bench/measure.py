@@ -5,6 +5,7 @@ psql), each in a process of its own; the SDK is measured in this process, as an 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import statistics
 import sys
@@ -139,6 +140,20 @@ def cli_load(run: Run, info: ConnectionInfo, paths: list[Path]) -> CommandRun:
     return run_command([*CLI, "load", *map(str, paths)], cli_environment(info))
 
 
+def cli_lake_load(run: Run, path: Path) -> CommandRun:
+    """`asp-telemetry load --target spark` of a file into a fresh lake (no database)."""
+    lake = run.settings.data_dir / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    return run_command([*CLI, "load", "--target", "spark", str(path)], {**os.environ, "ASP_LAKE": str(lake)})
+
+
+def lake_row_count(lake: Path) -> int:
+    """Rows of the lake's raw datasets (read back from the Parquet footers)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(part).num_rows for table in RAW_TABLES for part in (lake / table).rglob("part-*"))
+
+
 def cli_build(run: Run, info: ConnectionInfo, *extra: str) -> CommandRun:
     result = run_command(run.build_command(*extra), cli_environment(info))
     if "passed in" not in result.output:
@@ -212,6 +227,8 @@ def measure_load(run: Run) -> dict[str, Any]:
     slice_file = run.main.files[0]
     loader_runs: list[CommandRun] = []
     copy_runs: list[CommandRun] = []
+    lake_runs: list[CommandRun] = []
+    lake_rows = 0
     rows = 0
     script: Path | None = None
     psql = psql_binary()
@@ -233,8 +250,15 @@ def measure_load(run: Run) -> dict[str, Any]:
         copy_runs.append(copied)
         run.progress(f"load {repeat}/{run.settings.repeats}: psql \\copy {rows:,} rows in {copied.seconds:.1f} s "
                      f"({rows / copied.seconds:,.0f} rows/s)")
+
+        lake_runs.append(lake_loaded := cli_lake_load(run, slice_file))
+        lake_rows = lake_row_count(run.settings.data_dir / "lake")
+        run.progress(f"load {repeat}/{run.settings.repeats}: load --target spark {lake_rows:,} rows in "
+                     f"{lake_loaded.seconds:.1f} s ({lake_rows / lake_loaded.seconds:,.0f} rows/s, "
+                     f"peak {lake_loaded.peak_rss_mb:.0f} MB)")
     run.databases.drop(SCRATCH_DATABASE)
     shutil.rmtree(run.settings.data_dir / "copy-reference", ignore_errors=True)
+    shutil.rmtree(run.settings.data_dir / "lake", ignore_errors=True)
 
     loader_rps = [rows / r.seconds for r in loader_runs]
     copy_rps = [rows / r.seconds for r in copy_runs]
@@ -256,6 +280,13 @@ def measure_load(run: Run) -> dict[str, Any]:
             "rows": rows,
             "seconds": summary([r.seconds for r in copy_runs]),
             "rows_per_second": summary(copy_rps, 0),
+        },
+        "lake": {
+            "command": "asp-telemetry load --target spark FILE (the same validation; Parquet on the lake)",
+            "rows": lake_rows,
+            "seconds": summary([r.seconds for r in lake_runs]),
+            "rows_per_second": summary([lake_rows / r.seconds for r in lake_runs], 0),
+            "peak_memory_mb": summary([r.peak_rss_mb for r in lake_runs], 1),
         },
         "ratio": round(ratio, 3),
         "goal_ratio": LOAD_GOAL,

@@ -38,6 +38,15 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
         f"≥ {load.get('goal_ratio', 0.5)}",
         _met(load["throughput_met"]),
     ))
+    if load.get("lake"):
+        rows.append((
+            "Lake load throughput",
+            f"{_n(load['lake']['rows_per_second']['median'])} rows/s (`load --target spark`)",
+            f"{_n(load['figures']['rows_per_second']['median'])} rows/s (`asp-telemetry load`)",
+            f"{load['lake']['rows_per_second']['median'] / load['figures']['rows_per_second']['median']:.2f}",
+            "—",
+            "—",
+        ))
     memory = load["memory"]
     rows.append((
         "Load peak memory",
@@ -262,6 +271,10 @@ def _load_section(load: dict[str, Any], analysis: dict[str, str]) -> list[str]:
         ("`psql \\copy` (CSV, same rows, same indexes)", _spread(reference["seconds"], "s"),
          _spread(reference["rows_per_second"], "rows/s", 0), "—"),
     ]
+    lake = load.get("lake")
+    if lake:  # the Spark target's load: Parquet files on the lake (docs/spark.md)
+        rows.append(("`asp-telemetry load --target spark` (Parquet on the lake)", _spread(lake["seconds"], "s"),
+                     _spread(lake["rows_per_second"], "rows/s", 0), _spread(lake["peak_memory_mb"], "MB", 0)))
     parts = [
         "## 1. Load throughput",
         "",

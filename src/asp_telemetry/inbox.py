@@ -140,10 +140,23 @@ def quarantine(path: Path, reason: str, attempts: int = 1) -> InboxFile:
                      attempts=attempts)
 
 
-def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S,
+def _load(destination: ConnectionInfo | Path, path: Path, limits):
+    """One file into the database, or into the lake when `destination` is a lake directory."""
+    from asp_telemetry import loading
+
+    if isinstance(destination, Path):
+        from asp_telemetry import lake
+
+        return lake.load_paths(destination, [path], limits=limits)
+    return loading.load_paths(destination, [path], limits=limits)
+
+
+def ingest_file(info: ConnectionInfo | Path, path: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S,
                 retry_delays_s: Sequence[float] | None = None) -> InboxFile:
     """Load one inbox file and move it out of the inbox: archived, or quarantined with the
-    reason. Raises DatabaseUnavailable only when the database cannot be reached."""
+    reason. `info` is the database, or a lake directory (`--target spark`: lake/). Raises
+    DatabaseUnavailable only when the database cannot be reached (LakeWriteError when the
+    lake cannot be written): the file stays."""
     from asp_telemetry import loading
     from asp_telemetry.loading.sources import display_name
 
@@ -156,7 +169,7 @@ def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = D
     while True:
         attempts += 1
         try:
-            [summary] = loading.load_paths(info, [path], limits=loading.Limits(time_limit_s=time_limit_s))
+            [summary] = _load(info, path, loading.Limits(time_limit_s=time_limit_s))
         except loading.UnreadableInput as exc:
             return quarantine(path, str(exc), attempts)
         except DatabaseUnavailable:
@@ -170,7 +183,7 @@ def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = D
             time.sleep(retry_delays_s[attempts - 1])
             continue
         if summary.retryable:
-            _require_database(info)  # down now: the file is not to blame, it stays in the inbox
+            _require_destination(info, summary.error)  # down now: the file is not to blame, it stays in the inbox
         if not summary.ok:
             return quarantine(path, summary.error or summary.status, attempts)
         moved = _move(path, path.parent / ARCHIVE / f"{datetime.now(UTC):%Y-%m-%d}")
@@ -181,12 +194,19 @@ def ingest_file(info: ConnectionInfo, path: Path, time_limit_s: float | None = D
         )
 
 
-def _require_database(info: ConnectionInfo) -> None:
+def _require_destination(info: ConnectionInfo | Path, error: str | None) -> None:
+    """Raise if the destination, not the file, is what failed: the database cannot be
+    reached (DatabaseUnavailable), or the lake could not be written (a full disk)."""
+    if isinstance(info, Path):
+        from asp_telemetry.lake.files import LakeWriteError
+
+        raise LakeWriteError(f"{error}; the file stays in the inbox for the next run")
     from asp_telemetry.connection import connect
 
     connect(info).close()
 
 
-def ingest(info: ConnectionInfo, inbox: Path, time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S) -> IngestResult:
-    """Load every complete file in the inbox."""
+def ingest(info: ConnectionInfo | Path, inbox: Path,
+           time_limit_s: float | None = DEFAULT_FILE_TIME_LIMIT_S) -> IngestResult:
+    """Load every complete file in the inbox (into the database, or a lake directory)."""
     return IngestResult(inbox=inbox, files=[ingest_file(info, path, time_limit_s) for path in ready_files(inbox)])

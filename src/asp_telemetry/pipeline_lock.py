@@ -6,10 +6,12 @@ held by the database session, so a crashed process releases it.
 
 from __future__ import annotations
 
+import fcntl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 from asp_telemetry.connection import ConnectionInfo, connect
 from asp_telemetry.errors import PipelineBusy
@@ -43,3 +45,33 @@ def exclusive(info: ConnectionInfo, wait_s: float = 3600.0, poll_s: float = 0.5)
             conn.execute("select pg_advisory_unlock(%s)", [PIPELINE_LOCK_KEY])
     finally:
         conn.close()
+
+
+@contextmanager
+def exclusive_lake(lake: Path, wait_s: float = 3600.0, poll_s: float = 0.5) -> Iterator[float]:
+    """The pipeline lock of a lake (the Spark target, which has no PostgreSQL): an exclusive
+    lock on `<lake>/.pipeline.lock`, released by the system if the process dies. Reentrant
+    within a process like `exclusive`; yields the seconds spent waiting."""
+    if _held.get():
+        yield 0.0
+        return
+    started = time.monotonic()
+    lake.mkdir(parents=True, exist_ok=True)
+    with open(lake / ".pipeline.lock", "a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started >= wait_s:
+                    raise PipelineBusy(
+                        f"another pipeline has been running on the lake {lake} for more than {wait_s:.0f} s; "
+                        "try again later (or raise the wait)"
+                    ) from None
+                time.sleep(poll_s)
+        token = _held.set(True)
+        try:
+            yield time.monotonic() - started
+        finally:
+            _held.reset(token)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -339,15 +339,7 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
         now = schedule.fingerprints()
         stored = conn.execute("select built_fingerprint from pricing.schedule_state").fetchone()
         priced_before = conn.execute("select to_regclass('intermediate.int_agent_executions')").fetchone()[0]
-        built: dict[str, str] | None
-        if stored and stored[0] is not None:
-            previous = json.loads(stored[0])
-            changed = any(now.get(key) != digest for key, digest in previous.items())
-            built = {**now, **previous}
-        elif priced_before is None:  # nothing priced yet: the first build prices all with this schedule
-            changed, built = False, now
-        else:  # built before prices existed (migration 0008): re-price everything once
-            changed, built = True, None
+        changed, built = compare_fingerprints(now, stored[0] if stored else None, priced_before is not None)
         conn.execute(
             """
             insert into pricing.schedule_state (fingerprint, built_fingerprint, inputs_digest) values (%s, %s, %s)
@@ -357,6 +349,23 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
             """,
             [json.dumps(now), None if built is None else json.dumps(built), inputs],
         )
+    return refreshed(pairs, schedule, changed)
+
+
+def compare_fingerprints(now: dict[str, str], built_text: str | None,
+                         priced_before: bool) -> tuple[bool, dict[str, str] | None]:
+    """(whether history must be re-priced, the fingerprints to record as built) from the
+    schedule now and the one the marts were built with (JSON text, None if unknown)."""
+    if built_text is not None:
+        previous = json.loads(built_text)
+        changed = any(now.get(key) != digest for key, digest in previous.items())
+        return changed, {**now, **previous}
+    if not priced_before:  # nothing priced yet: the first build prices all with this schedule
+        return False, now
+    return True, None  # built before prices existed (migration 0008): re-price everything once
+
+
+def refreshed(pairs: Sequence[tuple[str, str]], schedule: Schedule, changed: bool) -> Refreshed:
     priced_pairs = {(row.llm_provider, row.llm_model) for row in schedule.prices}
     return Refreshed(
         models_seen=len(pairs), priced=len(priced_pairs), unpriced=schedule.unpriced,

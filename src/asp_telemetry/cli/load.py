@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from asp_telemetry import connection, loading, migrations
 from asp_telemetry.cli.app import app, console, error_console, handle_errors
 from asp_telemetry.loading import FileLoadSummary
+from asp_telemetry.targets import resolve_target
 
 # Inputs smaller than this load too fast for a progress bar to help.
 PROGRESS_MIN_BYTES = 4 << 20
@@ -74,21 +75,33 @@ def load(
     follow_links: Annotated[bool, typer.Option(
         "--follow-links", help="In a directory, follow symbolic links that point outside it.",
     )] = False,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="postgres (the raw tables) or spark (Parquet on the lake, $ASP_LAKE); default $ASP_TARGET.",
+    )] = None,
 ) -> None:
     """Load telemetry records into the raw tables: native JSON Lines, CSV, OTLP/JSON, Langfuse exports.
 
     Records already loaded are skipped; invalid ones go to raw.rejected_records with their reason
-    and the rest of the file loads. One summary line per file."""
-    info = connection.resolve()
-    if info.source == "embedded":
-        migrations.upgrade(info)
+    and the rest of the file loads. One summary line per file. With --target spark the same
+    validation writes Parquet files on the lake (appended: staging skips what was loaded)."""
     limits = loading.Limits(
         max_record_bytes=max_record_bytes, max_document_bytes=max_document_bytes, time_limit_s=time_limit,
     )
-    summaries = loading.load_paths(
-        info, paths, format=format_, table=table, strict=strict, progress=_Report(), batch_rows=batch_rows,
-        limits=limits, follow_links=follow_links,
-    )
+    options = dict(format=format_, table=table, strict=strict, progress=_Report(), batch_rows=batch_rows,
+                   limits=limits, follow_links=follow_links)
+    if resolve_target(target) == "spark":
+        from asp_telemetry import lake
+
+        directory = lake.lake_dir()
+        console.print(f"loading into the lake {directory}", highlight=False, soft_wrap=True)
+        summaries = lake.load_paths(directory, paths, **options)
+        rejects_hint = f"rejects and their reasons: the rejected_records dataset in {directory}"
+    else:
+        info = connection.resolve()
+        if info.source == "embedded":
+            migrations.upgrade(info)
+        summaries = loading.load_paths(info, paths, **options)
+        rejects_hint = "rejects and their reasons: select * from raw.rejected_records order by id desc"
     loaded = [s for s in summaries if s.status != "skipped"]
     if len(loaded) > 1:
         total = {k: sum(getattr(s, k) for s in loaded) for k in ("read", "loaded", "updated", "duplicates", "rejected")}
@@ -103,7 +116,7 @@ def load(
         )
     if any(s.rejected for s in summaries) and not strict:
         console.print(
-            "rejects and their reasons: select * from raw.rejected_records order by id desc",
+            rejects_hint,
             highlight=False,
             soft_wrap=True,
         )

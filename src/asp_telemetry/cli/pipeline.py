@@ -35,8 +35,14 @@ def run(
     skip_snapshot: Annotated[bool, typer.Option("--skip-snapshot", help="No bootstrap snapshot.")] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
     lock_wait: Annotated[float, typer.Option(help="Seconds to wait for another pipeline.")] = 3600,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="postgres, or spark (the inbox into the lake, the build on Spark); default $ASP_TARGET.",
+    )] = None,
 ) -> None:
     """Run the pipeline once, now: ingest, build, snapshot, build the bootstrap marts, write back."""
+    from asp_telemetry.targets import resolve_target
+
+    chosen = resolve_target(target)
     quiet_prefect()
     use_inbox(inbox)
     from asp_telemetry.cli.summary import print_pipeline_result
@@ -44,7 +50,7 @@ def run(
 
     result = pipeline(
         inbox_dir=None, skip_ingest=skip_ingest, skip_snapshot=skip_snapshot,
-        full_refresh=full_refresh, lock_wait_s=lock_wait,
+        full_refresh=full_refresh, lock_wait_s=lock_wait, target=chosen,
     )
     print_pipeline_result(result)
 

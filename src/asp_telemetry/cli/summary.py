@@ -43,7 +43,8 @@ def print_pipeline_result(result: PipelineResult) -> None:
     if result.snapshot is not None:
         console.print(f"bootstrap snapshot {result.snapshot.start:%Y-%m-%d} – {result.snapshot.end:%Y-%m-%d}: "
                       f"{len(result.snapshot.capabilities)} capabilities")
-    console.print(f"write-back: {result.write_back.tasks_updated:,} task(s) updated")
+    if result.write_back is not None:
+        console.print(f"write-back: {result.write_back.tasks_updated:,} task(s) updated")
 
 
 def _ratio(value: Any) -> str:

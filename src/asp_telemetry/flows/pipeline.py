@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from pydantic import BaseModel
 
+from asp_telemetry import lake
 from asp_telemetry.build import BuildResult
 from asp_telemetry.flows.bootstrap_snapshot import log_snapshot, take_snapshot
 from asp_telemetry.flows.common import database
@@ -19,8 +20,10 @@ from asp_telemetry.flows.ingest import ingest
 from asp_telemetry.flows.transform import transform
 from asp_telemetry.flows.write_back import write_back
 from asp_telemetry.inbox import IngestResult
-from asp_telemetry.pipeline_lock import exclusive
+from asp_telemetry.lake import paths as lake_paths
+from asp_telemetry.pipeline_lock import exclusive, exclusive_lake
 from asp_telemetry.snapshot import STATUS_MARTS, SnapshotResult
+from asp_telemetry.targets import Target, resolve_target
 from asp_telemetry.write_back import WriteBackResult
 
 
@@ -32,7 +35,8 @@ class PipelineResult(BaseModel):
     build: BuildResult
     snapshot: SnapshotResult | None
     bootstrap_build: BuildResult | None
-    write_back: WriteBackResult
+    write_back: WriteBackResult | None  # none on Spark: the lake is append-only (docs/spark.md)
+    target: Target = "postgres"
 
 
 @flow(name="pipeline")
@@ -44,8 +48,11 @@ def pipeline(
     snapshot_end: datetime | None = None,
     full_refresh: bool = False,
     lock_wait_s: float = 3600.0,
+    target: Target | None = None,
 ) -> PipelineResult:
     logger = get_run_logger()
+    if resolve_target(target) == "spark":
+        return _on_spark(skip_ingest, inbox_dir, skip_snapshot, full_refresh, lock_wait_s)
     with exclusive(database(), wait_s=lock_wait_s) as waited:
         started_at = datetime.now(UTC)
         if waited > 1:
@@ -62,3 +69,33 @@ def pipeline(
         finished_at = datetime.now(UTC)
     return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
                           build=built, snapshot=snapshot, bootstrap_build=bootstrap_build, write_back=written)
+
+
+def _on_spark(skip_ingest: bool, inbox_dir: str | None, skip_snapshot: bool, full_refresh: bool,
+              lock_wait_s: float) -> PipelineResult:
+    """The pipeline on the Spark target: the inbox into the lake, the build on Spark, the
+    default period's bootstrap snapshot recorded into the lake and its mart rebuilt. No
+    write-back: the raw tasks are the lake's files, which are never rewritten."""
+    logger = get_run_logger()
+    with exclusive_lake(lake.lake_dir(), wait_s=lock_wait_s) as waited:
+        started_at = datetime.now(UTC)
+        if waited > 1:
+            logger.info("waited %.1f s for another pipeline to finish", waited)
+        ingested = None if skip_ingest else ingest(inbox_dir, target="spark")
+        built = transform(full_refresh=full_refresh, target="spark")
+        snapshot = bootstrap_build = None
+        if not skip_snapshot:
+            snapshot = record_lake_snapshot()
+            log_snapshot(snapshot)
+            bootstrap_build = transform(select=STATUS_MARTS, unit_tests=False, target="spark")
+        finished_at = datetime.now(UTC)
+    return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
+                          build=built, snapshot=snapshot, bootstrap_build=bootstrap_build, write_back=None,
+                          target="spark")
+
+
+@task()
+def record_lake_snapshot() -> SnapshotResult:
+    from asp_telemetry.lake import snapshot as lake_snapshot
+
+    return lake_snapshot.record(lake.lake_dir(), lake_paths.warehouse_dir())

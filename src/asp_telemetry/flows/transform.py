@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from asp_telemetry import build, build_plan
+from asp_telemetry import build, build_plan, lake
 from asp_telemetry.build import BuildResult, NodeSelector
 from asp_telemetry.errors import BuildFailed, InvalidInput
 from asp_telemetry.flows.common import database, database_task
-from asp_telemetry.pipeline_lock import exclusive
+from asp_telemetry.pipeline_lock import exclusive, exclusive_lake
+from asp_telemetry.targets import Target, resolve_target
 
 
 class DbtBuildFailed(BuildFailed):
@@ -28,10 +29,16 @@ def planned_build(full_refresh: bool) -> BuildResult:
     return result
 
 
+@task()
+def spark_build(dbt_args: list[str]) -> BuildResult:
+    """The build on Spark (profiles.yml's spark target), over the lake's datasets."""
+    return build.run_build(None, dbt_args, target="spark")
+
+
 @flow(name="transform")
 def transform(
     select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False,
-    unit_tests: bool = True,
+    unit_tests: bool = True, target: Target | None = None,
 ) -> BuildResult:
     """Build (and test) the dbt project; fail naming the failed nodes.
 
@@ -40,15 +47,21 @@ def transform(
     builds): only what is downstream of a raw table that changed since the last such build,
     nothing when none did, without unit tests (build_plan.py); `select` then must be empty.
     `unit_tests=False`: a build of data that leaves the project's unit tests to CI (the
-    schedule's builds after a bootstrap snapshot)."""
+    schedule's builds after a bootstrap snapshot). target spark ($ASP_TARGET): dbt-spark over
+    the lake; changed_only is then a full build (the lake keeps no change markers:
+    incremental models take what is new)."""
     logger = get_run_logger()
     selectors = [build.check_selector(item) for item in select or []]
     if changed_only and selectors:
         raise InvalidInput("transform: changed_only selects by itself; give no select with it")
     args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else []),
             *([] if unit_tests else build_plan.WITHOUT_UNIT_TESTS)]
-    with exclusive(database()):
-        result = planned_build(full_refresh) if changed_only else dbt_build(args)
+    if resolve_target(target) == "spark":
+        with exclusive_lake(lake.lake_dir()):
+            result = spark_build(args)
+    else:
+        with exclusive(database()):
+            result = planned_build(full_refresh) if changed_only else dbt_build(args)
     if result.skipped:
         logger.info("dbt build: %s", result.summary_line())
         return result

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def _check_options(format: str | None, table: str | None) -> None:
+def check_options(format: str | None, table: str | None) -> None:
     needs_table = format is not None and registry.get(format).needs_table
     if table is not None and table not in TABLES:
         raise FormatError(f"unknown table {table!r}: use one of {', '.join(TABLES)}")
@@ -66,7 +66,7 @@ def load_paths(
     file. Every path is checked before anything loads: a missing one raises UnreadableInput.
     Whatever happens to one file, the next is loaded; if the database cannot be reached any
     more, DatabaseUnavailable is raised (the summaries so far went to `progress`)."""
-    _check_options(format, table)
+    check_options(format, table)
     sources = expand(list(paths), follow_links=follow_links)
     validator = RecordValidator(vocabulary.load())
     with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows, progress=progress,

@@ -65,6 +65,10 @@ def _record_type_of(item: Item) -> str | None:
     return None
 
 
+def _no_copy_text(row: tuple) -> None:
+    return None
+
+
 def _unexpected(exc: BaseException) -> str:
     return f"cannot be loaded ({type(exc).__name__}: {exc})"
 
@@ -73,14 +77,17 @@ class Batcher:
     """Validates items into batches of staging rows."""
 
     def __init__(self, validator: RecordValidator, source_name: str, batch_rows: int,
-                 deadline: float | None = None, batch_bytes: int = BATCH_BYTES):
+                 deadline: float | None = None, batch_bytes: int = BATCH_BYTES, copy_text: bool = True):
         self.validator = validator
         self.source_name = source_name
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
         self.deadline = deadline
         self.batch = Batch()
-        self.formatters = {name: table.copy_formatter() for name, table in TABLE_LOADS.items() if table.record_key}
+        # Appended rows are made unique within the batch when it is sealed; copy_text also
+        # formats them for PostgreSQL's COPY (a writer that needs no COPY text, the lake's, skips it).
+        self.formatters = {name: table.copy_formatter() if copy_text else _no_copy_text
+                           for name, table in TABLE_LOADS.items() if table.record_key}
 
     def reject(self, item: Item, reason: str) -> None:
         self.batch.rejects.append(

@@ -50,9 +50,13 @@ def reject_row(load_id: int | None, source_identity: str, reject: RejectedRecord
     )
 
 
+# The columns of reject_row's tuple, in its order (raw.rejected_records; the lake's dataset).
+REJECT_COLUMNS = (
+    "load_id", "source", "position", "line_number", "record_type", "reason", "original_text", "original_bytes",
+    "reject_key",
+)
 INSERT_REJECT = (
-    "insert into raw.rejected_records"
-    " (load_id, source, position, line_number, record_type, reason, original_text, original_bytes, reject_key)"
+    f"insert into raw.rejected_records ({', '.join(REJECT_COLUMNS)})"
     " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (reject_key) do nothing"
 )
 

@@ -38,7 +38,14 @@ LOST_CONNECTION = (
 class SourceLoader:
     """Loads sources one after another through one pair of connections: `data` for the
     records (used by the writer thread), `control` for the ledger and strict rejects. A
-    connection lost during one source is opened again for the next."""
+    connection lost during one source is opened again for the next.
+
+    Where the batches go is behind `_writer_thread`, `open_ledger` and `_close` (with the
+    errors the writing raises, WRITE_ERRORS): the lake's loader (lake/loader.py) writes
+    Parquet files through the same parsing, validation and batching."""
+
+    WRITE_ERRORS: tuple[type[Exception], ...] = (psycopg.Error,)
+    COPY_TEXT = True  # batches carry the COPY text of appended rows (the PostgreSQL fast path)
 
     def __init__(self, info: ConnectionInfo, validator: RecordValidator, strict: bool = False,
                  batch_rows: int = DEFAULT_BATCH_ROWS, progress: Progress | None = None,
@@ -143,8 +150,8 @@ class SourceLoader:
                 f"stopped at its time limit of {time_limit:g} s; what was committed before stays: load it again "
                 "(nothing is loaded twice) with a longer limit, or split it"
             )
-        except psycopg.Error as exc:
-            self._database_error(summary, exc)
+        except self.WRITE_ERRORS as exc:
+            self._write_error(summary, exc)
         except Exception as exc:  # noqa: BLE001 - one source's failure never stops the others
             summary.status = "failed"
             summary.error = (
@@ -157,6 +164,15 @@ class SourceLoader:
         finally:
             source.close()
         return self._close(source, summary)
+
+    def _write_error(self, summary: LoadSummary, exc: Exception) -> None:
+        """What the summary says when writing failed (one of WRITE_ERRORS)."""
+        self._database_error(summary, exc)
+
+    def _writer_thread(self, summary: LoadSummary, source_identity: str) -> WriterThread:
+        """The writer of one source's batches, on a thread of its own."""
+        writer = BatchWriter(self._data, summary.load_id, summary.source, source_identity)
+        return WriterThread(writer, self.strict, self._control)
 
     def _database_error(self, summary: LoadSummary, exc: psycopg.Error) -> None:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -174,16 +190,15 @@ class SourceLoader:
                    bytes_read: Callable[[], int] | None = None, deadline: float | None = None) -> None:
         """Validate and write the items of one source, updating `summary`. An input error
         part-way still writes what was read before it (or, strict, rolls it all back)."""
-        writer = BatchWriter(self._data, summary.load_id, summary.source, source_identity)
-        thread = WriterThread(writer, self.strict, self._control)
+        thread = self._writer_thread(summary, source_identity)
         thread.start()
-        batcher = Batcher(self.validator, summary.source, self.batch_rows, deadline)
+        batcher = Batcher(self.validator, summary.source, self.batch_rows, deadline, copy_text=self.COPY_TEXT)
         try:
             for batch in batcher.batches(items):
                 thread.put(batch, deadline)
                 if self.progress and bytes_read:
                     self.progress.advance(bytes_read())
-        except (LoadTimedOut, psycopg.Error):
+        except (LoadTimedOut, *self.WRITE_ERRORS):
             thread.stop_now()
             thread.close_quietly()
             summary.take(thread.counts)
@@ -206,7 +221,7 @@ class SourceLoader:
             raise
         try:
             thread.close(deadline)
-        except (LoadTimedOut, psycopg.Error):
+        except (LoadTimedOut, *self.WRITE_ERRORS):
             summary.take(thread.counts)
             raise
         if thread.refused:

@@ -21,7 +21,7 @@ class LoadSummary:
     rejected: int = 0
     status: str = "complete"  # complete | rolled_back | failed | interrupted | skipped
     error: str | None = None
-    load_id: int | None = None
+    load_id: int | str | None = None  # the lake's are strings (lake.paths.new_load_id)
     retryable: bool = False  # interrupted by something passing (a lost connection): try again
 
     @property

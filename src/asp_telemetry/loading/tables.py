@@ -25,12 +25,12 @@ from asp_telemetry.loading.records import (
     DefectLogRecord,
     TaskMetadataRecord,
 )
-from asp_telemetry.loading.types import Default
+from asp_telemetry.loading.types import Default, Precision
 
 JSON = "jsonb"
 # Column defaults the COPY fast path fills in itself (now() is left to the database).
 NULL = "\\N"
-_PYTHON_DEFAULTS = {"1": 1, "0": 0, "false": False, "'pending'": "pending"}
+PYTHON_DEFAULTS = {"1": 1, "0": 0, "false": False, "'pending'": "pending"}
 _COPY_TEXT: dict[str, Callable[[Any], str]] = {
     "text": str,
     "int": str,
@@ -52,6 +52,7 @@ class Column:
     staging_type: str
     default: str | None = None  # SQL for a value the record leaves out
     json: bool = False
+    precision: Precision | None = None  # numeric columns: numeric(precision, scale)
 
     @property
     def quoted(self) -> str:
@@ -131,7 +132,7 @@ class TableLoad:
         path of appended rows), or None when the record leaves out a value whose default is
         `now()`: such rows take the staging path, where the database supplies it."""
         converters = [_COPY_TEXT[c.staging_type] for c in self.columns]
-        defaults = [_PYTHON_DEFAULTS.get(c.default) if c.default else None for c in self.columns]
+        defaults = [PYTHON_DEFAULTS.get(c.default) if c.default else None for c in self.columns]
         needs_now = tuple(i for i, c in enumerate(self.columns) if c.default == "now()")
         separators = len(self.columns)  # record_key + columns, tab-separated
 
@@ -253,6 +254,17 @@ def _default(hint: Any) -> str | None:
     return None
 
 
+def _precision(hint: Any) -> Precision | None:
+    """numeric(precision, scale) of a numeric field (types.numeric), wherever it is nested."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        found = next((m for m in hint.__metadata__ if isinstance(m, Precision)), None)
+        return found or _precision(get_args(hint)[0])
+    if origin in (NotRequired, Required, Union, UnionType):
+        return next((p for arg in get_args(hint) if (p := _precision(arg)) is not None), None)
+    return None
+
+
 def columns_of(record_type: type) -> tuple[Column, ...]:
     """The raw columns a record type writes, from its model (records.py): one field there is
     one column here, in the model's order."""
@@ -262,7 +274,7 @@ def columns_of(record_type: type) -> tuple[Column, ...]:
         if name == "record":
             continue
         kind = _staging_type(hint)
-        columns.append(Column(name, kind, _default(hint), json=kind == JSON))
+        columns.append(Column(name, kind, _default(hint), json=kind == JSON, precision=_precision(hint)))
     return tuple(columns)
 
 

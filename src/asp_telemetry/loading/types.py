@@ -44,6 +44,15 @@ class Default:
     sql: str
 
 
+@dataclass(frozen=True)
+class Precision:
+    """Annotated metadata: a numeric column's precision and scale (numeric(precision, scale)),
+    for the writers that need them (the lake's Parquet decimals; asp_telemetry.lake)."""
+
+    precision: int
+    scale: int
+
+
 class _Schema:
     """Annotated metadata that replaces a type's core schema with `schema`."""
 
@@ -117,4 +126,5 @@ def numeric(precision: int, scale: int, minimum: Decimal | None = None) -> Any:
     return Annotated[
         Decimal,
         Field(gt=-bound if minimum is None else None, ge=minimum, lt=bound, allow_inf_nan=False),
+        Precision(precision, scale),
     ]
