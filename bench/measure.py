@@ -36,7 +36,7 @@ RAW_TABLES = ("task_metadata", "defect_log", "agent_cost_vector")
 FILES_PER_DATA_SET = 10  # so that one file is a tenth of the data set: the load's 1x, the whole its 10x
 
 # Goals (issue 8).
-LOAD_GOAL = 0.5  # of psql \copy's rows per second
+LOAD_GOAL = 0.7  # of psql \copy's rows per second (issue 16; issue 8 asked 0.5)
 LOAD_MEMORY_GOAL = 1.25  # peak memory at 10x the rows / at 1x: flat, within this factor
 INCREMENTAL_GOAL = 0.15  # of the full refresh's time
 QUERY_GOAL_MS = 50.0
@@ -289,6 +289,7 @@ def measure_load(run: Run) -> dict[str, Any]:
             "peak_memory_mb": summary([r.peak_rss_mb for r in lake_runs], 1),
         },
         "ratio": round(ratio, 3),
+        "goal_ratio": LOAD_GOAL,
         "goal": f"at least {LOAD_GOAL} of \\copy's rows per second; "
                 f"peak memory flat (10x rows within {LOAD_MEMORY_GOAL}x)",
         "met": ratio >= LOAD_GOAL and memory_ratio <= LOAD_MEMORY_GOAL,

@@ -148,3 +148,21 @@ def test_on_a_new_day_the_windows_that_end_at_the_build_are_rebuilt(db):
     planned = build_plan.plan(db)
     assert not planned.skip and planned.new_day
     assert planned.dbt_args() == ["--select", build_plan.BUILD_TIME_MODELS, *build_plan.WITHOUT_UNIT_TESTS]
+
+
+def test_raw_table_tests_of_a_planned_build_catch_a_row_changed_since(make_database, tmp_path):
+    """The tests on task_metadata and defect_log read the rows inserted or updated since the
+    last build (macro get_where_subquery): a defect updated to a phase no role has fails the
+    next planned build, which names it, and only that row fails."""
+    info = make_database("asp_planned_tests")
+    files = generate.generate(30, seed=7, out=tmp_path, end=END, tasks_per_file=30, workers=1).files
+    loading.load_paths(info, files)
+    assert build_plan.run_planned_build(info)[1].success
+    with connection.connect(info) as conn:
+        conn.execute("update raw.defect_log set phase_injected = 'Coder'"
+                     " where defect_id = (select min(defect_id) from raw.defect_log)")
+    planned, result = build_plan.run_planned_build(info)
+    assert planned.changed_tables == ["defect_log"] and not result.success
+    [failed] = result.failed_nodes
+    assert failed.label == "known_values(phase_injected) on asp.defect_log" and failed.failures == 1
+    assert _pending(info) == ["defect_log"], "a failed build leaves the change for the next"

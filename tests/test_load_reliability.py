@@ -365,6 +365,22 @@ def test_a_batch_is_bounded_in_records_and_in_bytes(tmp_path):
     assert len(sizes) >= 2 + 40 * len(big) // (2 << 20)
 
 
+def test_the_first_batches_are_small_so_that_writing_starts_early(tmp_path):
+    from asp_telemetry.loading import vocabulary
+    from asp_telemetry.loading.batcher import FIRST_BATCH_ROWS, Batcher
+    from asp_telemetry.loading.formats import native
+    from asp_telemetry.loading.records import RecordValidator
+
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(b"".join(json.dumps(task(f"T-{n}")).encode() + b"\n" for n in range(30_000)))
+    batcher = Batcher(RecordValidator(vocabulary.load()), "many", batch_rows=10_000)
+    with path.open("rb") as stream:
+        sizes = [len(batch) for batch in batcher.batches(native.parse(stream, 1 << 20))]
+    # doubling from the first batch's size up to batch_rows, then batch_rows; nothing lost
+    first = FIRST_BATCH_ROWS
+    assert sizes[:3] == [first, 2 * first, 10_000] and sum(sizes) == 30_000
+
+
 # -- names and links -------------------------------------------------------------------------------
 
 def test_a_file_name_that_is_not_utf8_does_not_stop_a_directory_load(db, tmp_path):

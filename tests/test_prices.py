@@ -281,3 +281,32 @@ def test_reported_and_priced_cost_side_by_side_per_model(priced_db):
     [(unpriced, total)] = _query(info, "select unpriced_executions, total_cost_usd from marts.mart_cost_by_model"
                                        " where llm_model = 'llama3-local'")
     assert (unpriced, total) == (1, 0)
+
+
+def test_the_price_step_keeps_a_schedule_whose_inputs_did_not_change(priced_db):
+    """The models seen, genai-prices' version and the custom seed as they were when the
+    schedule was resolved, and the marts built with it in full: the schedule is kept, not
+    resolved and rewritten. A model seen for the first time resolves it again. (Last in this
+    module: it adds a model.)"""
+    info, _, seed, target = priced_db
+    built = build.run_build(info, ["--target-path", target, "--exclude-resource-type", "unit_test"],
+                            custom_prices=seed)
+    assert built.success, built.summary_line()
+    state = "select resolved_at, fingerprint, inputs_digest from pricing.schedule_state"
+    schedule = "select * from pricing.model_prices order by llm_provider, llm_model, priority, input_tokens_above"
+    before, prices = _query(info, state), _query(info, schedule)
+
+    kept = pricing.refresh(info, seed)
+    assert kept == built.prices.model_copy(update={"changed": False})
+    assert (_query(info, state), _query(info, schedule)) == (before, prices)
+
+    loading.load_records(info, [
+        {"record": "agent_cost_vector", "timestamp": "2025-09-11T00:00:00+00:00", "task_id": "T-first-seen",
+         "agent_role": "Code", "metric_type": "Tokens_In", "metric_value": "10", "metric_unit": "tokens",
+         "llm_model": "a-model-nobody-prices", "llm_provider": "selfhost", "metadata": {"execution_id": "first"}},
+    ], source="test")
+    resolved = pricing.refresh(info, seed)
+    assert resolved.models_seen == kept.models_seen + 1 and not resolved.changed
+    assert ("selfhost", "a-model-nobody-prices") in {(u.llm_provider, u.llm_model) for u in resolved.unpriced}
+    [(resolved_at, _, inputs)] = _query(info, state)
+    assert resolved_at > before[0][0] and inputs != before[0][2]

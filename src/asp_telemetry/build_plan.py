@@ -30,6 +30,10 @@ SOURCE = "asp"
 BUILD_TIME_MODELS = "tag:build_time+"
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds")
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+# A scheduled build writes no manifest.json or run_results.json: nothing reads them (the
+# results come back in process), and writing the manifest was the larger part of dbt's start-up
+# after partial parsing (docs/benchmarks.md). target/partial_parse.msgpack is still kept.
+WITHOUT_ARTIFACTS = ("--no-write-json",)
 
 
 class BuildPlan(BaseModel):
@@ -132,7 +136,7 @@ def run_planned_build(
     planned = plan(info, full_refresh)
     if planned.skip:
         return planned, BuildResult(success=True, elapsed_seconds=0.0, skipped=planned.reason)
-    args = [*planned.dbt_args(), *(["--full-refresh"] if full_refresh else []), *dbt_args]
+    args = [*planned.dbt_args(), *WITHOUT_ARTIFACTS, *(["--full-refresh"] if full_refresh else []), *dbt_args]
     result = build.run_build(info, args, on_progress=on_progress)
     if result.success:
         record(info, planned, started_at)

@@ -10,8 +10,11 @@ dbt joins each execution to the price in force at its start and does the arithme
 (int_agent_executions): Python only does what SQL cannot, the matching.
 
 When the schedule changed since the last complete build (a new genai-prices, an edited seed),
-`needs_full_refresh` says so and `asp-telemetry build` rebuilds every cost: history is
-re-priced and the raw rows are never rewritten.
+`refresh` says so (`Refreshed.changed`) and `asp-telemetry build` rebuilds every cost: history is
+re-priced and the raw rows are never rewritten. When nothing the schedule depends on changed
+(the models seen, genai-prices' version, the custom seed's bytes: `inputs_digest`, migration
+0012) and the marts were built with it in full, `refresh` keeps it without resolving or
+rewriting anything: most scheduled builds then neither import genai-prices nor write.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -52,9 +56,9 @@ Price = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 
 
 def package_version() -> str:
-    import genai_prices
-
-    return genai_prices.__version__
+    # from the package's metadata (the same string as genai_prices.__version__): importing
+    # genai_prices loads its price data, which a build that keeps its schedule never reads
+    return metadata.version("genai-prices")
 
 
 def package_source() -> str:
@@ -283,9 +287,19 @@ class Refreshed(BaseModel):
     source: str
 
 
+def inputs_digest(pairs: Sequence[tuple[str, str]], custom_path: Path | None = None) -> str:
+    """sha256 of what `resolve` depends on: the models seen, genai-prices' version and the
+    custom price seed's bytes."""
+    path = custom_path or paths.project_dir() / CUSTOM_SEED
+    digest = hashlib.sha256(json.dumps([package_source(), sorted(pairs)]).encode())
+    digest.update(path.read_bytes() if path.exists() else b"no custom seed")
+    return digest.hexdigest()
+
+
 def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
-    """Resolve the prices of the models seen and rewrite schema pricing, as asp_transformer."""
-    custom = load_custom_prices(custom_path)
+    """Resolve the prices of the models seen and rewrite schema pricing, as asp_transformer.
+    When the inputs are those the schedule was last resolved from and the marts were built
+    with that schedule in full, the schedule is kept as it is (nothing to resolve or re-price)."""
     with connect(info) as conn:
         if not conn.execute("select exists (select 1 from pg_tables where schemaname = 'pricing'"
                             " and tablename = 'schedule_state')").fetchone()[0]:
@@ -301,6 +315,11 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
         # one refresh at a time: two builds started together write one schedule
         conn.execute("lock table pricing.schedule_state in exclusive mode")
         pairs = seen_models(conn)
+        inputs = inputs_digest(pairs, custom_path)
+        if conn.execute("select exists (select 1 from pricing.schedule_state"
+                        " where inputs_digest = %s and built_fingerprint = fingerprint)", [inputs]).fetchone()[0]:
+            return _kept(conn, len(pairs))
+        custom = load_custom_prices(custom_path)
         schedule = resolve(pairs, custom)
         conn.execute("delete from pricing.model_prices")
         conn.execute("delete from pricing.unpriced_models")
@@ -323,12 +342,12 @@ def refresh(info: ConnectionInfo, custom_path: Path | None = None) -> Refreshed:
         changed, built = compare_fingerprints(now, stored[0] if stored else None, priced_before is not None)
         conn.execute(
             """
-            insert into pricing.schedule_state (fingerprint, built_fingerprint) values (%s, %s)
+            insert into pricing.schedule_state (fingerprint, built_fingerprint, inputs_digest) values (%s, %s, %s)
             on conflict (singleton) do update
             set fingerprint = excluded.fingerprint, built_fingerprint = excluded.built_fingerprint,
-                resolved_at = now()
+                inputs_digest = excluded.inputs_digest, resolved_at = now()
             """,
-            [json.dumps(now), None if built is None else json.dumps(built)],
+            [json.dumps(now), None if built is None else json.dumps(built), inputs],
         )
     return refreshed(pairs, schedule, changed)
 
@@ -352,6 +371,18 @@ def refreshed(pairs: Sequence[tuple[str, str]], schedule: Schedule, changed: boo
         models_seen=len(pairs), priced=len(priced_pairs), unpriced=schedule.unpriced,
         changed=changed, source=package_source(),
     )
+
+
+def _kept(conn: Connection, models_seen: int) -> Refreshed:
+    """What `refresh` reports for the schedule it kept: as it stands in schema pricing."""
+    priced = conn.execute(
+        "select count(*) from (select distinct llm_provider, llm_model from pricing.model_prices) as priced"
+    ).fetchone()[0]
+    unpriced = [Unpriced(llm_provider=provider, llm_model=model, reason=reason) for provider, model, reason in
+                conn.execute("select llm_provider, llm_model, reason from pricing.unpriced_models"
+                             " order by llm_provider, llm_model").fetchall()]
+    return Refreshed(models_seen=models_seen, priced=priced, unpriced=unpriced, changed=False,
+                     source=package_source())
 
 
 def mark_built(info: ConnectionInfo) -> None:

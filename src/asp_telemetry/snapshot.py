@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from asp_telemetry import build, connection
+from asp_telemetry.build_plan import WITHOUT_UNIT_TESTS
 from asp_telemetry.connection import ConnectionInfo
 from asp_telemetry.errors import BuildFailed, InvalidInput
 
@@ -128,6 +129,8 @@ def take(info: ConnectionInfo, start: datetime | None = None, end: datetime | No
     the snapshot. period_built: the caller's build has just built them for the default period
     (the pipeline's full build), so only recording is left. dbt_args go to the build."""
     if not period_built or start is not None or end is not None:
-        arguments = ["--select", *PERIOD_MODELS, *period_vars(start, end), *dbt_args]
+        # a snapshot builds data: the unit tests check the project's code, and belong to CI
+        # and `asp-telemetry build`, not to every (scheduled) snapshot
+        arguments = ["--select", *PERIOD_MODELS, *period_vars(start, end), *WITHOUT_UNIT_TESTS, *dbt_args]
         build_or_fail(info, arguments, "the snapshot period's models")
     return record(info)

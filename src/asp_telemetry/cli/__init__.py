@@ -14,7 +14,26 @@ PLATFORM_MODULES = frozenset({"typer", "rich", "dbt", "prefect", "psycopg", "pyd
                               "google", "genai_prices"})
 
 
-def _load():
+# Commands whose module is enough to run them: `load` starts without importing dbt, Prefect
+# or the collector (a tenth of a second of CPU, paid by every load of every file).
+STANDALONE = {"load": "asp_telemetry.cli.load"}
+
+
+def _load(argv: list[str] | None = None):
+    command = (argv or [])[1:2]
+    if command and command[0] in STANDALONE:
+        import gc
+        import importlib
+
+        importlib.import_module(STANDALONE[command[0]])
+        from asp_telemetry.cli.app import app
+
+        # The command runs to completion in this process and makes millions of short-lived
+        # objects that hold no cycles: what is imported is set aside from the collector, and
+        # it runs every 50,000 new objects rather than every 700 (0.1 s less CPU a file).
+        gc.freeze()
+        gc.set_threshold(50_000, *gc.get_threshold()[1:])
+        return app
     from asp_telemetry.cli import (
         build,
         collect,
@@ -42,7 +61,7 @@ def __getattr__(name: str):
 
 def main() -> None:
     try:
-        app = _load()
+        app = _load(sys.argv)
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in PLATFORM_MODULES:
             raise

@@ -63,12 +63,14 @@ def snapshot(
 ) -> None:
     """Write the bootstrap snapshot of [start, end) (default: the last 14 days) and rebuild its mart."""
     from asp_telemetry import snapshot as snapshot_lib
+    from asp_telemetry.build_plan import WITHOUT_UNIT_TESTS
     from asp_telemetry.pipeline_lock import exclusive
 
     info = connection.resolve()
     with exclusive(info):
         result = snapshot_lib.take(info, _utc(start), _utc(end))
-        snapshot_lib.build_or_fail(info, ["--select", *snapshot_lib.STATUS_MARTS], "mart_bootstrap_status")
+        snapshot_lib.build_or_fail(info, ["--select", *snapshot_lib.STATUS_MARTS, *WITHOUT_UNIT_TESTS],
+                                   "mart_bootstrap_status")
     console.print(f"snapshot {result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC: "
                   f"{len(result.capabilities)} capabilities"
                   + (f" (replaced {result.replaced_rows} earlier rows of this period)" if result.replaced_rows else ""))

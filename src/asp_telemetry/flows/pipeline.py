@@ -64,7 +64,7 @@ def pipeline(
             default_period = snapshot_start is None and snapshot_end is None
             snapshot = take_snapshot(snapshot_start, snapshot_end, period_built=default_period)
             log_snapshot(snapshot)
-            bootstrap_build = transform(select=STATUS_MARTS)
+            bootstrap_build = transform(select=STATUS_MARTS, unit_tests=False)
         written = write_back()
         finished_at = datetime.now(UTC)
     return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
@@ -91,7 +91,7 @@ def _on_spark(skip_ingest: bool, inbox_dir: str | None, skip_snapshot: bool, ful
                                "bootstrap marts are built on PostgreSQL only for now, docs/spark.md)")
             else:
                 log_snapshot(snapshot)
-                bootstrap_build = transform(select=STATUS_MARTS, target="spark")
+                bootstrap_build = transform(select=STATUS_MARTS, unit_tests=False, target="spark")
         finished_at = datetime.now(UTC)
     return PipelineResult(waited_s=waited, started_at=started_at, finished_at=finished_at, ingest=ingested,
                           build=built, snapshot=snapshot, bootstrap_build=bootstrap_build, write_back=None,

@@ -38,7 +38,7 @@ def spark_build(dbt_args: list[str]) -> BuildResult:
 @flow(name="transform")
 def transform(
     select: list[NodeSelector] | None = None, full_refresh: bool = False, changed_only: bool = False,
-    target: Target | None = None,
+    unit_tests: bool = True, target: Target | None = None,
 ) -> BuildResult:
     """Build (and test) the dbt project; fail naming the failed nodes.
 
@@ -46,13 +46,16 @@ def transform(
     that is not one fails the run before anything is built). `changed_only` (the schedule's
     builds): only what is downstream of a raw table that changed since the last such build,
     nothing when none did, without unit tests (build_plan.py); `select` then must be empty.
-    target spark ($ASP_TARGET): dbt-spark over the lake; changed_only is then a full build
-    (the lake keeps no change markers: incremental models take what is new)."""
+    `unit_tests=False`: a build of data that leaves the project's unit tests to CI (the
+    schedule's builds after a bootstrap snapshot). target spark ($ASP_TARGET): dbt-spark over
+    the lake; changed_only is then a full build (the lake keeps no change markers:
+    incremental models take what is new)."""
     logger = get_run_logger()
     selectors = [build.check_selector(item) for item in select or []]
     if changed_only and selectors:
         raise InvalidInput("transform: changed_only selects by itself; give no select with it")
-    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else [])]
+    args = [*(["--select", *selectors] if selectors else []), *(["--full-refresh"] if full_refresh else []),
+            *([] if unit_tests else build_plan.WITHOUT_UNIT_TESTS)]
     if resolve_target(target) == "spark":
         with exclusive_lake(lake.lake_dir()):
             result = spark_build(args)

@@ -22,6 +22,11 @@ from asp_telemetry.loading.tables import TABLE_LOADS
 from asp_telemetry.loading.writer import Batch
 
 DEFAULT_BATCH_ROWS = 50_000
+# The first batch closes at this many records, and each next one at twice the last, up to
+# batch_rows: the writer thread starts its COPY after a few milliseconds of parsing instead of
+# waiting for a whole batch (at 50,000 records, a second of parsing before anything is sent),
+# while a large file still goes in few large batches. batch_rows smaller than this: no ramp.
+FIRST_BATCH_ROWS = 4_096
 BATCH_BYTES = 32 << 20  # a batch closes at this many bytes of input, whatever its rows
 DEADLINE_EVERY = 1024  # items between two looks at the clock
 NUL_ESCAPE = b"\\u0000"
@@ -100,7 +105,8 @@ class Batcher:
         validate_json = self.validator.validate_json_fast
         staging = {name: table.row_builder() for name, table in TABLE_LOADS.items()}
         formatters = self.formatters
-        batch_rows, batch_bytes, deadline = self.batch_rows, self.batch_bytes, self.deadline
+        batch_bytes, deadline = self.batch_bytes, self.deadline
+        batch_rows = min(self.batch_rows, FIRST_BATCH_ROWS)  # then doubling, up to self.batch_rows
         batch = self.batch
         rows, batch_items, size, nbytes = batch.rows, batch.items, 0, 0
         step = min(DEADLINE_EVERY, batch_rows)
@@ -137,6 +143,8 @@ class Batcher:
                 if size >= batch_rows or nbytes >= batch_bytes:
                     yield batch.seal(formatters)
                     batch = self.batch = Batch()
+                    batch_rows = min(2 * batch_rows, self.batch_rows)
+                    step = min(DEADLINE_EVERY, batch_rows)
                     rows, batch_items, size, nbytes, check_at = batch.rows, batch.items, 0, 0, step
         if len(batch):
             yield batch.seal(formatters)
