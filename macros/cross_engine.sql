@@ -43,7 +43,7 @@
 {#- Spark: a double rounded to 15 significant digits, so that 0.8999999999999999 (0.9 after
     a few float operations) reads 0.9, as PostgreSQL's exact numeric does -#}
 {% macro default__trimmed(expr) -%}
-    cast(format_string('%.15g', {{ expr }}) as double)
+    cast(format_string('%.15g', cast({{ expr }} as double)) as double)
 {%- endmacro %}
 
 {# aggregate(expr) over the rows where condition holds: `aggregate(expr) filter (where ...)` #}

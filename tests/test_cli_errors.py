@@ -56,3 +56,17 @@ def test_user_errors_are_still_the_built_in_exceptions_they_refine():
 @pytest.mark.parametrize("error", [FormatError, UnreadableInput, SchemaNotReady])
 def test_the_loaders_user_errors_are_asp_errors(error):
     assert issubclass(error, AspError) and issubclass(error, ValueError)
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["build", "--target", "nope"], {}, "unknown build target 'nope'"),
+    (["build", "--changed-only"], {"ASP_TARGET": "spark"}, "--changed-only plans builds on PostgreSQL only"),
+])
+def test_build_target_errors_say_what_to_do(args, env, said):
+    """A wrong --target (or ASP_TARGET) is refused before anything starts, in one line."""
+    from asp_telemetry.cli import _load
+
+    result = CliRunner().invoke(_load(), args, env=env)  # the app with every command
+    assert result.exit_code == 1
+    assert said in result.output
+    assert "Traceback" not in result.output

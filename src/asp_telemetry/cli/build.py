@@ -50,8 +50,10 @@ def build(
         from asp_telemetry.lake import session as lake_session
 
         info = None
-        console.print(f"dbt build on Spark (lake {lake_session.lake_url()}, warehouse "
-                      f"{lake_session.spark_dir() / 'warehouse'})", highlight=False, soft_wrap=True)
+        console.print("dbt build on Spark", highlight=False)
+        console.print(f"  lake: {escape(lake_session.lake_url())}", highlight=False, soft_wrap=True)
+        console.print(f"  warehouse: {escape(str(lake_session.spark_dir() / 'warehouse'))}", highlight=False,
+                      soft_wrap=True)
     else:
         info = connection.resolve()
         console.print(f"dbt build on {info.describe()}")
