@@ -11,8 +11,9 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 demo: $(VENV)/.installed
 	$(BIN)/asp-telemetry demo
 
+# PYTEST_ARGS: e.g. -m spark (the Spark suite alone) or -m 'not spark'.
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # ruff (pyproject.toml) and sqlfluff (.sqlfluff). sqlfluff's dbt templater compiles the models
 # as dbt does, which needs a database: the one every command uses (`asp-telemetry env`; the
