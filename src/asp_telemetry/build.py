@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -332,16 +332,9 @@ def _spark_environment() -> Iterator[None]:
     from asp_telemetry.lake import session as lake_session
 
     values = {"ASP_SPARK_DIR": str(lake_session.spark_dir()), "ASP_LAKE": lake_session.lake_url()}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with _environment_restored(values):
+        os.environ.update(values)
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
@@ -352,13 +345,21 @@ def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
 def _database_environment(info: ConnectionInfo) -> Iterator[None]:
     """The PG* variables profiles.yml reads, set to `info` for the duration of the build
     (PGOPTIONS too, which libpq passes to every session dbt opens)."""
-    saved = {name: os.environ.get(name) for name in _PG_ENVIRONMENT}
-    for name in _PG_ENVIRONMENT:
-        os.environ.pop(name, None)
-    os.environ.update(info.libpq_environment())
-    os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
-    try:
+    with _environment_restored(_PG_ENVIRONMENT) as saved:
+        for name in _PG_ENVIRONMENT:
+            os.environ.pop(name, None)
+        os.environ.update(info.libpq_environment())
+        os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
         yield
+
+
+@contextlib.contextmanager
+def _environment_restored(names: Iterable[str]) -> Iterator[dict[str, str | None]]:
+    """The environment variables `names` as they were before, when the block ends; yields
+    their values then."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield saved
     finally:
         for name, value in saved.items():
             if value is None:
