@@ -226,3 +226,16 @@
 {% macro default__sums_differ(a, b) -%}
     not coalesce({{ a }} <=> {{ b }} or abs({{ a }} - {{ b }}) <= 1e-9 * greatest(abs({{ a }}), abs({{ b }})), false)
 {%- endmacro %}
+
+{# The name of the function that drops a number's trailing zeros in its scale, to be called
+   on an expression already rounded: trim_scale on PostgreSQL; on Spark nothing (a double has
+   no scale), so `{{ fn }}(x)` is just `(x)` #}
+{% macro scale_trim_function() -%}
+    {{ return(adapter.dispatch('scale_trim_function', 'asp_telemetry')()) }}
+{%- endmacro %}
+{% macro postgres__scale_trim_function() -%}
+    {{ return('trim_scale') }}
+{%- endmacro %}
+{% macro default__scale_trim_function() -%}
+    {{ return('') }}
+{%- endmacro %}

@@ -20,8 +20,8 @@
 #}
 {% macro linear_fit(observations, group_columns, name) -%}
 {%- set decimals = 12 -%}
-{#- trim_scale on PostgreSQL; a double (Spark) has no scale to trim -#}
-{%- set trim_scale = 'trim_scale' if target.type == 'postgres' else '' -%}
+{#- trim_scale on PostgreSQL; a double (Spark) has no scale to trim (macros/cross_engine.sql) -#}
+{%- set trim_scale = scale_trim_function() -%}
 {%- set groups = group_columns | join(', ') -%}
 {%- set select_groups = groups ~ ',' if groups else '' -%}
 {{ name }}_centered as (

@@ -40,7 +40,22 @@ MARTS = {
     "fct_task_costs": ["task_id"],
     "mart_cost_by_agent_role": ["agent_role"],
     "mart_cost_by_model": ["model_cost_key"],
+    "fct_defects": ["defect_id"],
+    "mart_defect_density_by_component": ["component_path"],
+    "mart_defect_injection_removal": ["phase_injected", "phase_removed"],
+    "mart_phase_yield": ["phase"],
+    "mart_process_yield": [],
+    "mart_review_effectiveness": ["review_phase"],
+    "mart_cost_of_quality": ["project_id"],
+    "mart_cost_of_quality_weekly": ["project_id", "week_start"],
+    "mart_phase_quality": ["phase"],
+    "mart_probe_dataset": ["task_id"],
+    "mart_probe_fits": ["target", "task_type", "project_id"],
+    "mart_probe_model": ["target"],
 }
+# The marts the second load changes (task and defect updates): the test proves nothing if
+# they stay the same.
+CHANGED_BY_UPDATES = {"fct_task_costs", "fct_defects", "mart_review_effectiveness", "mart_probe_dataset"}
 # When each engine loaded the rows: not the same instant on two engines.
 LOAD_TIMES = {"last_loaded_at", "source_changed_at"}
 
@@ -92,13 +107,23 @@ def differences(mart: str, postgres: dict[tuple, dict], spark: dict[tuple, dict]
 
 
 def task_updates(path: Path, files: list[Path]) -> Path:
-    """A file of new versions of some tasks: re-estimated, re-measured, reviewed."""
+    """A file of new versions of some tasks (re-estimated, re-measured, reviewed) and of the
+    defects a review agent flagged that wait for a human (now validated)."""
     tasks = []
+    pending = []
     for file in files:
         for line in file.read_text().splitlines():
             record = json.loads(line)
             if record["record"] == "task_metadata" and record["task_id"] not in tasks:
                 tasks.append(record["task_id"])
+            if (record["record"] == "defect_log" and record["flagged_by_agent"]
+                    and not record["validated_by_human"] and not record["false_positive"]):
+                pending.append(record)
+    assert pending, "no defect waits for validation: the defect updates would prove nothing"
+    defect_lines = [
+        json.dumps({**defect, "validated_by_human": True})
+        for defect in pending
+    ]
     lines = []
     for number, task_id in enumerate(tasks[::3]):
         lines.append(json.dumps({
@@ -108,7 +133,7 @@ def task_updates(path: Path, files: list[Path]) -> Path:
                                            "api_cost_usd": 0.25 + number / 100},
             "completed_at": "2026-02-19T12:00:00+00:00",
         }))
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines + defect_lines) + "\n")
     return path
 
 
@@ -178,9 +203,29 @@ def test_marts_are_the_same_on_both_engines(scenario, mart):
 def test_marts_stay_the_same_after_a_second_load_and_task_updates(scenario, mart):
     postgres, spark = scenario["second"]["marts"][mart]
     assert differences(mart, postgres, spark) == []
-    if mart == "fct_task_costs":
+    if mart in CHANGED_BY_UPDATES:
         first, _ = scenario["first"]["marts"][mart]
-        assert first != postgres, "the task updates changed nothing: the test would prove nothing"
+        assert first != postgres, "the updates changed nothing: the test would prove nothing"
+
+
+def test_the_compared_defect_quality_and_probe_marts_are_not_trivial(scenario):
+    """The generated data has real defects, false positives, reviews and PROBE fits, so the
+    comparison covers their formulas, not only empty or zero rows."""
+    marts = {mart: postgres for mart, (postgres, _) in scenario["first"]["marts"].items()}
+    defects = marts["fct_defects"].values()
+    assert any(d["is_real"] for d in defects) and any(d["false_positive"] for d in defects)
+    reviews = marts["mart_review_effectiveness"].values()
+    assert sum(r["true_positives"] for r in reviews) > 0 and sum(r["false_positives"] for r in reviews) > 0
+    assert sum(r["pending_validation"] for r in reviews) > 0 and sum(r["escapes"] for r in reviews) > 0
+    assert any(r["phase_yield_pct"] is not None for r in marts["mart_phase_yield"].values())
+    assert next(iter(marts["mart_process_yield"].values()))["process_yield_pct"] is not None
+    assert any(r["defect_count"] > 0 for r in marts["mart_defect_density_by_component"].values())
+    assert any(r["drl"] is not None for r in marts["mart_phase_quality"].values())
+    quality = marts["mart_cost_of_quality"]
+    assert quality[("(all)",)]["af_ratio"] is not None and len(quality) > 1
+    assert len(marts["mart_cost_of_quality_weekly"]) > 1
+    assert all(r["n"] > 2 and r["r_squared"] is not None for r in marts["mart_probe_model"].values())
+    assert any(r["scope"] == "task_type and project_id" for r in marts["mart_probe_fits"].values())
 
 
 def test_profile_and_session_settings_agree():

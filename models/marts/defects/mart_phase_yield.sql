@@ -34,10 +34,10 @@ phase_counts as (
         phases.phase_class,
         {{ agg_where('count', 'real_defects.defect_id', "real_defects.phase_injected = phases.phase") }} as injected,
         {{ agg_where('count', 'real_defects.defect_id', "real_defects.phase_removed = phases.phase") }} as removed,
-        count(real_defects.defect_id) filter (
-            where real_defects.injected_order < phases.phase_order
-            and phases.phase_order <= real_defects.removed_order
-        ) as escaped_into
+        {{ agg_where(
+            'count', 'real_defects.defect_id',
+            'real_defects.injected_order < phases.phase_order and phases.phase_order <= real_defects.removed_order'
+        ) }} as escaped_into
     from phases
     left join real_defects on true
     group by phases.phase, phases.phase_order, phases.phase_class

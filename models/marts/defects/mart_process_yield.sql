@@ -24,12 +24,12 @@ real_defects as (
 counts as (
     select
         count(real_defects.defect_id) as real_defects,
-        count(real_defects.defect_id) filter (
-            where real_defects.removed_order < first_failure_phase.failure_order
-        ) as removed_before_failure,
-        count(real_defects.defect_id) filter (
-            where real_defects.injected_order < first_failure_phase.failure_order
-        ) as injected_before_failure
+        {{ agg_where(
+            'count', 'real_defects.defect_id', 'real_defects.removed_order < first_failure_phase.failure_order'
+        ) }} as removed_before_failure,
+        {{ agg_where(
+            'count', 'real_defects.defect_id', 'real_defects.injected_order < first_failure_phase.failure_order'
+        ) }} as injected_before_failure
     from first_failure_phase
     left join real_defects on true
 ),

@@ -21,15 +21,19 @@ task_effort as (
     group by effort.project_id, effort.task_id
 ),
 
+-- the '(all)' row from an aggregate without group by, which gives its row even when there
+-- is no task (Spark's grouping sets give no row for empty input, PostgreSQL's do)
 scope_sums as (
     select
-        case
-            when grouping(task_effort.project_id) = 1 then '(all)'
-            else coalesce(task_effort.project_id, '(none)')
-        end as project_id,
+        coalesce(task_effort.project_id, '(none)') as project_id,
         {{ cost_of_quality_sums('task_effort') }}
     from task_effort
-    group by grouping sets ((task_effort.project_id), ())
+    group by task_effort.project_id
+    union all
+    select
+        '(all)' as project_id,
+        {{ cost_of_quality_sums('task_effort') }}
+    from task_effort
 ),
 
 final as (
