@@ -3,6 +3,7 @@ memory, summaries of repeated samples, the benchmark's own databases, the machin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shutil
@@ -31,9 +32,11 @@ SCRATCH_DATABASE = "asp_bench_scratch"
 
 def default_data_dir() -> Path:
     """Where the generated files, the lake and dbt's target go: outside the repository (they
-    are large and never committed), in the user's cache directory."""
+    are large and never committed), in the user's cache directory, one directory per
+    checkout (two checkouts' benches never share files)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "asp-telemetry" / "bench"
+    checkout = hashlib.sha256(str(REPOSITORY).encode()).hexdigest()[:8]
+    return cache / "asp-telemetry" / "bench" / f"{REPOSITORY.name}-{checkout}"
 
 
 class Settings(BaseModel):
@@ -64,7 +67,7 @@ class Settings(BaseModel):
         resolved = data_dir.expanduser().resolve()
         if resolved == REPOSITORY or REPOSITORY in resolved.parents:
             raise ValueError(f"BENCH_DATA_DIR {data_dir} is inside the repository ({REPOSITORY}); "
-                             "choose a directory outside it (default: ~/.cache/asp-telemetry/bench)")
+                             "choose a directory outside it (default: under ~/.cache/asp-telemetry/bench)")
         return resolved
 
 
