@@ -19,6 +19,7 @@ from typing import Any
 
 from asp_telemetry import connection, generate, snapshot, spec_sql
 from asp_telemetry.connection import ConnectionInfo
+from bench import planned as planned_module
 from bench.harness import (
     CLI,
     MAIN_DATABASE,
@@ -336,22 +337,17 @@ def _planned_line(result: CommandRun) -> str:
                     if line.startswith(("planned:", "passed in", "skipped:")))
 
 
-def model_seconds(run: Run) -> dict[str, float]:
-    """Seconds per model of the last dbt invocation (its run_results.json), largest first."""
-    path = run.target_path / "run_results.json"
-    if not path.exists():
-        return {}
-    results = json.loads(path.read_text())["results"]
-    seconds = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results
-               if r["unique_id"].startswith("model.")}
+def model_seconds(result: CommandRun) -> dict[str, float]:
+    """dbt's seconds per model of a planned build (bench.planned prints them), largest first."""
+    line = next((line for line in result.output.splitlines() if line.startswith(planned_module.MODEL_SECONDS)), None)
+    seconds = json.loads(line.removeprefix(planned_module.MODEL_SECONDS)) if line else {}
     return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
 def timed_planned_build(run: Run, info: ConnectionInfo, *extra: str) -> tuple[CommandRun, dict[str, float]]:
-    """planned_build, and its seconds per model from dbt's run_results.json."""
-    (run.target_path / "run_results.json").unlink(missing_ok=True)
+    """planned_build, and dbt's seconds per model of it."""
     built = planned_build(run, info, *extra)
-    return built, model_seconds(run)
+    return built, model_seconds(built)
 
 
 def median_per_model(rounds: list[dict[str, float]]) -> dict[str, float]:
