@@ -47,6 +47,16 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
             "—",
             "—",
         ))
+    spark = results.get("spark")
+    if spark and not spark.get("error"):
+        rows.append((
+            "Build on Spark (whole data set)",
+            f"{_n(spark['build']['spark_seconds'], 1)} s (`build --target spark`)",
+            f"{_n(spark['build']['postgresql_seconds'], 1)} s (`asp-telemetry build`)",
+            f"{spark['build']['ratio']:.2f}",
+            "— (the path, not the figure)",
+            "—",
+        ))
     memory = load["memory"]
     rows.append((
         "Load peak memory",
@@ -252,6 +262,7 @@ def markdown(results: dict[str, Any]) -> str:
     parts += _scale_section(results["scale"], analysis)
     parts += _partitions_section(results, analysis)
     parts += _retention_section(results, analysis)
+    parts += _spark_section(results.get("spark"), analysis)
     if analysis.get("method"):
         parts += ["## Method", "", analysis["method"], ""]
     return "\n".join(parts)
@@ -528,3 +539,28 @@ def _scale_section(scale: dict[str, Any], analysis: dict[str, str]) -> list[str]
         "",
     ]
     return _with_analysis(parts, analysis, "scale")
+
+
+def _spark_section(spark: dict[str, Any] | None, analysis: dict[str, str]) -> list[str]:
+    if not spark:
+        return []
+    parts = ["## Spark beside PostgreSQL", ""]
+    if spark.get("error"):
+        return _with_analysis([*parts, f"Not measured: {spark['error']}", ""], analysis, "spark")
+    load, build = spark["load"], spark["build"]
+    rows = [
+        ("load of the whole data set", f"{_n(load['rows_per_second'])} rows/s ({_n(load['seconds'], 1)} s, "
+         f"peak {_n(load['peak_memory_mb'])} MB)", f"{_n(load['postgresql_rows_per_second'])} rows/s"),
+        ("first build (every model and test)", f"{_n(build['spark_seconds'], 1)} s",
+         f"{_n(build['postgresql_seconds'], 1)} s"),
+    ]
+    parts += [
+        f"The whole data set ({_n(load['rows'])} rows) loaded into a fresh lake and built there "
+        f"({spark['engine']}), against the PostgreSQL load and first build of the same files. "
+        f"The Spark build took {build['ratio']:.2f}× PostgreSQL's ({build['summary']}).",
+        "",
+        _table(("", "Spark", "PostgreSQL"), rows),
+        "",
+    ]
+    return _with_analysis(parts, analysis, "spark")
+

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bench import growth, report
+from bench import growth, report, spark
 from bench.harness import (
     REPOSITORY,
     SCRATCH_DATABASE,
@@ -49,7 +49,10 @@ RESULTS = REPOSITORY / "bench" / "results.json"
 DOCUMENT = REPOSITORY / "docs" / "benchmarks.md"
 
 
-SECTIONS = ("partitions", "compression", "retention", "conversion", "load", "queries", "incremental", "scale", "sdk")
+SECTIONS = (
+    "partitions", "compression", "retention", "conversion", "load", "queries", "incremental", "scale", "sdk",
+    "spark",
+)
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -108,6 +111,11 @@ def main() -> None:
                               ("incremental", measure_incremental), ("scale", measure_scale), ("sdk", measure_sdk)):
             if name in selected:
                 results[name] = measure(run)
+        if "spark" in selected:
+            try:
+                results["spark"] = spark.measure_spark(run)
+            except Exception as error:  # no Java, no pyspark: the other figures stand, the report says why
+                results["spark"] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
     finally:
         databases.drop(SCRATCH_DATABASE)
         databases.drop_template()
