@@ -286,7 +286,9 @@
 {%- endmacro %}
 
 {# A number as text without trailing zeros ('20', '0.9'): what PostgreSQL's
-   format('%s', trim_scale(numeric)) writes; 12 decimal places at most on Spark. #}
+   format('%s', trim_scale(numeric)) writes; 12 decimal places at most on Spark, written out
+   in full (format_number without its grouping commas: a decimal cast to string may read
+   '0E-12') #}
 {% macro trimmed_text(expr) -%}
     {{ return(adapter.dispatch('trimmed_text', 'asp_telemetry')(expr)) }}
 {%- endmacro %}
@@ -294,5 +296,5 @@
     trim_scale({{ expr }})
 {%- endmacro %}
 {% macro default__trimmed_text(expr) -%}
-    regexp_replace(cast(cast({{ expr }} as decimal(38, 12)) as string), '[.]?0+$', '')
+    regexp_replace(replace(format_number(cast({{ expr }} as decimal(38, 12)), 12), ',', ''), '[.]?0+$', '')
 {%- endmacro %}
