@@ -3,6 +3,7 @@ memory, summaries of repeated samples, the benchmark's own databases, the machin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shutil
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg import sql
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from asp_telemetry import connection, migrations
 from asp_telemetry.connection import ConnectionInfo
@@ -29,13 +30,23 @@ TEMPLATE_DATABASE = "asp_bench_template"
 SCRATCH_DATABASE = "asp_bench_scratch"
 
 
+def default_data_dir() -> Path:
+    """Where the generated files, the lake and dbt's target go: outside the repository (they
+    are large and never committed), in the user's cache directory, one directory per
+    checkout (two checkouts' benches never share files)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    checkout = hashlib.sha256(str(REPOSITORY).encode()).hexdigest()[:8]
+    return cache / "asp-telemetry" / "bench" / f"{REPOSITORY.name}-{checkout}"
+
+
 class Settings(BaseModel):
-    """From the environment: BENCH_TASKS, BENCH_REPEATS, BENCH_DATA_DIR."""
+    """From the environment: BENCH_TASKS, BENCH_REPEATS, BENCH_DATA_DIR (outside the
+    repository: the bench never writes its data into the work tree)."""
 
     tasks: int = Field(default=100_000, ge=100)
     repeats: int = Field(default=3, ge=1)
     query_repeats: int = Field(default=7, ge=1)
-    data_dir: Path = REPOSITORY / "bench" / "data"
+    data_dir: Path = Field(default_factory=default_data_dir)
     seed: int = 1
     days: int = 28
     # dbt's incremental lookback for the builds measured here (see `incremental` in measure.py).
@@ -49,6 +60,15 @@ class Settings(BaseModel):
             if os.environ.get(variable):
                 values[field] = os.environ[variable]
         return cls.model_validate(values)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _outside_the_repository(cls, data_dir: Path) -> Path:
+        resolved = data_dir.expanduser().resolve()
+        if resolved == REPOSITORY or REPOSITORY in resolved.parents:
+            raise ValueError(f"BENCH_DATA_DIR {data_dir} is inside the repository ({REPOSITORY}); "
+                             "choose a directory outside it (default: under ~/.cache/asp-telemetry/bench)")
+        return resolved
 
 
 class Progress:

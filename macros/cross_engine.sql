@@ -239,3 +239,60 @@
 {% macro default__scale_trim_function() -%}
     {{ return('') }}
 {%- endmacro %}
+
+{# A JSON object of fixed keys and SQL values (`jsonb_build_object`), NULL values kept as
+   null; no pairs: the empty object. pairs: [(key, expression), ...], keys the project's
+   own. On Spark a JSON text (the lake's and the contracts' type for jsonb). #}
+{% macro json_object(pairs) -%}
+    {{ return(adapter.dispatch('json_object', 'asp_telemetry')(pairs)) }}
+{%- endmacro %}
+{% macro postgres__json_object(pairs) -%}
+    {%- if pairs -%}
+    jsonb_build_object(
+        {%- for key, value in pairs %}
+        '{{ key }}', {{ value }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+    {%- else -%}
+    '{}'::jsonb
+    {%- endif -%}
+{%- endmacro %}
+{% macro default__json_object(pairs) -%}
+    {%- if pairs -%}
+    to_json(
+        named_struct(
+            {%- for key, value in pairs %}
+            '{{ key }}', {{ value }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ),
+        map('ignoreNullFields', 'false')
+    )
+    {%- else -%}
+    '{}'
+    {%- endif -%}
+{%- endmacro %}
+
+{# A number as text rounded to `decimals` places, every place written ('18.20'): what
+   PostgreSQL's format('%s', round(numeric, decimals)) writes. Spark rounds half up from the
+   double's shortest decimal form, as PostgreSQL rounds the exact numeric. #}
+{% macro rounded_text(expr, decimals) -%}
+    {{ return(adapter.dispatch('rounded_text', 'asp_telemetry')(expr, decimals)) }}
+{%- endmacro %}
+{% macro postgres__rounded_text(expr, decimals) -%}
+    round({{ expr }}, {{ decimals }})
+{%- endmacro %}
+{% macro default__rounded_text(expr, decimals) -%}
+    cast(round(cast({{ expr }} as decimal(38, 12)), {{ decimals }}) as string)
+{%- endmacro %}
+
+{# A number as text without trailing zeros ('20', '0.9'): what PostgreSQL's
+   format('%s', trim_scale(numeric)) writes; 12 decimal places at most on Spark. #}
+{% macro trimmed_text(expr) -%}
+    {{ return(adapter.dispatch('trimmed_text', 'asp_telemetry')(expr)) }}
+{%- endmacro %}
+{% macro postgres__trimmed_text(expr) -%}
+    trim_scale({{ expr }})
+{%- endmacro %}
+{% macro default__trimmed_text(expr) -%}
+    regexp_replace(cast(cast({{ expr }} as decimal(38, 12)) as string), '[.]?0+$', '')
+{%- endmacro %}

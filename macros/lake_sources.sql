@@ -11,6 +11,10 @@
         agent_cost_vector, bootstrap_metrics: one row per record_key, the first loaded
           (PostgreSQL's `on conflict (record_key) do nothing`); id is a 64-bit hash of
           record_key (the lake has no serial ids), execution_date the UTC date of timestamp;
+          of the bootstrap snapshots of one period (rows whose metadata source is
+          'asp-telemetry snapshot', asp_telemetry.snapshot.SOURCE) only the last recorded
+          (the latest load_id) remains, as PostgreSQL's snapshot deletes the rows of the
+          earlier ones (asp_telemetry.lake.snapshot);
         task_metadata, defect_log: one row per task_id / defect_id, its versions merged in
           load order (loaded_at, load_id, record_position) exactly as
           asp_telemetry.loading.tables merges them: a column a version leaves out (NULL on
@@ -129,16 +133,35 @@
     {%- for column, type in columns if column not in ('load_id', 'record_position') -%}
         {%- do names.append(column) -%}
     {%- endfor -%}
-    {%- if name in ('agent_cost_vector', 'bootstrap_metrics') -%}
+    {%- if name == 'agent_cost_vector' -%}
         select
             xxhash64(record_key) as id,
-            {% if name == 'agent_cost_vector' %}to_date(`timestamp`) as execution_date,{% endif %}
+            to_date(`timestamp`) as execution_date,
             {{ names | map('replace', 'timestamp', '`timestamp`') | join(', ') }}
         from (
             select *, row_number() over (partition by record_key order by {{ order }}) as version
             from {{ table }}
         ) as versions
         where version = 1
+    {%- elif name == 'bootstrap_metrics' -%}
+        {#- a snapshot's rows (metadata source 'asp-telemetry snapshot': asp_telemetry.snapshot.SOURCE)
+            hide those of the snapshots of the same period recorded before it -#}
+        {%- set from_snapshot = "coalesce(get_json_object(metadata, '$.source') = 'asp-telemetry snapshot', false)" -%}
+        select
+            xxhash64(record_key) as id,
+            {{ names | join(', ') }}
+        from (
+            select
+                *,
+                max(case when {{ from_snapshot }} then load_id end)
+                    over (partition by measurement_period_start, measurement_period_end) as last_snapshot
+            from (
+                select *, row_number() over (partition by record_key order by {{ order }}) as version
+                from {{ table }}
+            ) as versions
+            where version = 1
+        ) as snapshots
+        where not ({{ from_snapshot }} and load_id < last_snapshot)
     {%- elif name in ('task_metadata', 'defect_log') -%}
         {%- set key = 'task_id' if name == 'task_metadata' else 'defect_id' -%}
         {%- if name == 'task_metadata' -%}

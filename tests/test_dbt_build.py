@@ -256,6 +256,15 @@ def build_ok(info, *args) -> build.BuildResult:
     return result
 
 
+# Tables compared between the incremental build and the full refresh beyond MART_KEYS: the
+# cost marts built from incremental intermediates, and those intermediates.
+INCREMENTAL_EXTRAS = ("marts.mart_cost_by_model", "intermediate.int_daily_model_costs", "intermediate.int_role_tasks")
+
+
+def read_incremental_extras(info) -> dict[str, list[dict]]:
+    return {relation.split(".")[1]: read_table(info, relation) for relation in INCREMENTAL_EXTRAS}
+
+
 # --- the builds ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def grown(make_database, tmp_path_factory):
@@ -269,10 +278,12 @@ def grown(make_database, tmp_path_factory):
     incremental_tables = {name: read_table(info, f"marts.{name}") for name in MART_KEYS}
     incremental_tables["int_agent_executions"] = read_table(info, "intermediate.int_agent_executions")
     incremental_tables["int_bootstrap_period"] = read_table(info, "intermediate.int_bootstrap_period")
+    incremental_tables.update(read_incremental_extras(info))
     refreshed = build_ok(info, "--target-path", target, "--full-refresh", *WITHOUT_UNIT_TESTS)
     refreshed_tables = {name: read_table(info, f"marts.{name}") for name in MART_KEYS}
     refreshed_tables["int_agent_executions"] = read_table(info, "intermediate.int_agent_executions")
     refreshed_tables["int_bootstrap_period"] = read_table(info, "intermediate.int_bootstrap_period")
+    refreshed_tables.update(read_incremental_extras(info))
     return {
         "info": info, "target": target, "first": first, "incremental": incremental, "refreshed": refreshed,
         "incremental_tables": incremental_tables, "refreshed_tables": refreshed_tables,
@@ -464,3 +475,25 @@ def test_unknown_bootstrap_metric_warns_naming_it(grown):
     statuses = {row["capability_name"]: row["status_indicator"]
                 for row in grown["incremental_tables"]["mart_bootstrap_status"]}
     assert statuses["Custom"] == "Unknown Metric"
+
+
+@pytest.mark.parametrize("after_start", [timedelta(0), timedelta(seconds=1)])
+def test_cost_by_agent_role_window_cut_inside_a_day(grown, after_start):
+    """The window's first UTC day is cut at window_start (mart_cost_by_agent_role reads it from
+    the executions, the later days from fct_daily_role_costs): with window_start at T3's Test
+    execution (NOW - 2 days), and one second after it, the mart equals the reference."""
+    info = grown["info"]
+    as_of = NOW - 2 * DAY + after_start + 30 * DAY
+    vars_yaml = json.dumps({"as_of": as_of.isoformat()})
+    try:
+        build_ok(info, "--target-path", grown["target"], "--select", "mart_cost_by_agent_role", "--vars", vars_yaml,
+                 *WITHOUT_UNIT_TESTS)
+        actual = {row["agent_role"]: row for row in read_table(info, "marts.mart_cost_by_agent_role")}
+    finally:
+        build_ok(info, "--target-path", grown["target"], "--select", "mart_cost_by_agent_role", *WITHOUT_UNIT_TESTS)
+    expected = {row["agent_role"]: row for row in expected_marts(read_raw(info), as_of)["mart_cost_by_agent_role"]}
+    assert sorted(actual) == sorted(expected)
+    assert actual["Test"]["executions_30d"] == (1 if after_start == timedelta(0) else 0)
+    for role, expected_row in expected.items():
+        for column, value in expected_row.items():
+            assert close(actual[role][column], value), (role, column, actual[role][column], value)

@@ -5,7 +5,6 @@ Spark makes of them, tests/lake_support.py), and the same rejects, byte for byte
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -23,8 +22,8 @@ from support import CLI
 from test_load_langfuse import META, observations, traces_page
 from test_load_otlp import _pipeline
 
-from asp_telemetry import generate, inbox, lake, loading, pricing
-from asp_telemetry.lake.schemas import MODEL_PRICES_SCHEMA, RAW_SCHEMAS, REJECTS_SCHEMA
+from asp_telemetry import generate, inbox, lake, loading
+from asp_telemetry.lake.schemas import RAW_SCHEMAS, REJECTS_SCHEMA
 from asp_telemetry.loading.records import TABLES
 from asp_telemetry.loading.tables import TABLE_LOADS
 
@@ -154,25 +153,6 @@ def test_rejects_are_postgresqls_byte_for_byte(loaded):
     assert found == [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in expected]
     assert dataset(directory, "rejected_records").schema.remove(
         dataset(directory, "rejected_records").schema.get_field_index("record_date")) == REJECTS_SCHEMA
-
-
-def test_the_price_rows_are_those_postgresql_resolves(loaded):
-    info, directory, _ = loaded
-    on_postgres = pricing.refresh(info)
-    on_lake = lake.write_prices(directory)
-    assert on_lake.models_seen == on_postgres.models_seen > 0 and on_lake.priced == on_postgres.priced
-    assert on_lake.unpriced == on_postgres.unpriced
-    names = [field.name for field in MODEL_PRICES_SCHEMA if field.name != "resolved_at"]
-    expected = [
-        tuple(value.strftime("%H:%M:%S.%f") if isinstance(value, dt.time) else value for value in row)
-        for row in query(info, f"select {', '.join(names)} from pricing.model_prices")
-    ]
-    found = [tuple(row[name] for name in names) for row in rows(directory, "model_prices")]
-    assert sorted(found, key=repr) == sorted(expected, key=repr)
-    assert len(rows(directory, "unpriced_models")) == len(on_postgres.unpriced)
-    # rewritten whole: written again, the dataset holds the same rows once
-    lake.write_prices(directory)
-    assert len(rows(directory, "model_prices")) == len(expected)
 
 
 def test_a_second_load_appends_and_the_ledger_records_both(tmp_path):

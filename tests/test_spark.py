@@ -7,7 +7,10 @@ a lake (`asp-telemetry load --target spark`'s library function, asp_telemetry.la
 engines
 build; then the same files are loaded a second time, with a file of task updates, and both
 build again. Every mart Spark builds is compared with PostgreSQL's row by row and column by
-column, numbers to 1e-9 relative.
+column, numbers to 1e-9 relative (JSON columns parsed, their numbers alike); so are the price
+rows the Spark build's price step wrote to the lake (asp_telemetry.lake.session_prices) and
+those PostgreSQL's price step resolved. mart_bootstrap_status (the recorded snapshots) is
+compared in test_spark_pipeline.py.
 """
 
 from __future__ import annotations
@@ -16,23 +19,28 @@ import json
 import math
 import os
 from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from lake_support import rows
 
 from asp_telemetry import build, connection, generate
 from asp_telemetry import lake as lake_writer
 from asp_telemetry.lake import session as lake_session
 from asp_telemetry.loading import load_paths
+from asp_telemetry.pricing import PriceRow
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 PROJECT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-03-01T00:00:00+00:00"
 END = datetime(2026, 2, 20, tzinfo=UTC)
+# The bootstrap snapshot's period ends here on both engines (by default it ends at the build).
+PERIOD_END = "2026-02-21T00:00:00+00:00"
 # Each mart Spark builds, and the columns that identify a row.
 MARTS = {
     "fct_agent_executions": ["execution_key"],
@@ -52,6 +60,7 @@ MARTS = {
     "mart_probe_dataset": ["task_id"],
     "mart_probe_fits": ["target", "task_type", "project_id"],
     "mart_probe_model": ["target"],
+    "mart_bootstrap_snapshot": ["capability_name"],
 }
 # The marts the second load changes (task and defect updates): the test proves nothing if
 # they stay the same.
@@ -59,8 +68,12 @@ CHANGED_BY_UPDATES = {
     "fct_task_costs", "fct_defects", "mart_review_effectiveness", "mart_probe_dataset",
     "fct_agent_executions", "fct_daily_role_costs",
 }
+# The marts compared elsewhere too (test_spark_pipeline.py), with their keys.
+KEYS = {**MARTS, "mart_bootstrap_status": ["capability_name"]}
 # When each engine loaded the rows: not the same instant on two engines.
 LOAD_TIMES = {"last_loaded_at", "source_changed_at"}
+# jsonb on PostgreSQL, JSON text on Spark
+JSON_COLUMNS = {"secondary_metrics_json"}
 
 
 def _plain(value: Any) -> Any:
@@ -71,21 +84,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cell(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS and isinstance(value, str):
+        return json.loads(value)
+    return _plain(value)
+
+
 def read_postgres(info, mart: str) -> dict[tuple, dict]:
     with connection.connect(info) as conn:
-        cursor = conn.execute(f"select * from marts.{mart}")  # a fixed name from MARTS
+        cursor = conn.execute(f"select * from marts.{mart}")  # a fixed name from KEYS
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-    return {tuple(row[key] for key in MARTS[mart]): {k: _plain(v) for k, v in row.items()} for row in rows}
+    return {tuple(row[key] for key in KEYS[mart]): {k: _cell(k, v) for k, v in row.items()} for row in rows}
 
 
 def read_spark(spark, mart: str) -> dict[tuple, dict]:
     rows = [row.asDict() for row in spark.sql(f"select * from marts.{mart}").collect()]
-    return {tuple(row[key] for key in MARTS[mart]): {k: _plain(v) for k, v in row.items()} for row in rows}
+    return {tuple(row[key] for key in KEYS[mart]): {k: _cell(k, v) for k, v in row.items()} for row in rows}
 
 
-def differences(mart: str, postgres: dict[tuple, dict], spark: dict[tuple, dict]) -> list[str]:
-    """What differs, one line per cell (at most 20)."""
+def same(value: Any, other: Any) -> bool:
+    """Equal, numbers to 1e-9 relative (in JSON objects too)."""
+    if isinstance(value, dict) and isinstance(other, dict):
+        return value.keys() == other.keys() and all(same(value[key], other[key]) for key in value)
+    numbers = (int, float, Decimal)
+    if (isinstance(value, float) or isinstance(other, float)) and not isinstance(value, bool) \
+            and not isinstance(other, bool) and isinstance(value, numbers) and isinstance(other, numbers):
+        return math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12)
+    return value == other
+
+
+def differences(mart: str, postgres: dict[tuple, dict], spark: dict[tuple, dict],
+                ignored: frozenset[str] = frozenset()) -> list[str]:
+    """What differs, one line per cell (at most 20), leaving out the `ignored` columns."""
     found = []
     for key in sorted(set(postgres) ^ set(spark), key=str):
         found.append(f"{mart} {key}: only on {'PostgreSQL' if key in postgres else 'Spark'}")
@@ -95,16 +126,10 @@ def differences(mart: str, postgres: dict[tuple, dict], spark: dict[tuple, dict]
             found.append(f"{mart}: columns differ: {sorted(set(expected) ^ set(actual))}")
             break
         for column, value in expected.items():
-            if column in LOAD_TIMES:
+            if column in LOAD_TIMES or column in ignored:
                 continue
             other = actual[column]
-            if isinstance(value, float) or isinstance(other, float):
-                same = (value is None and other is None) or (
-                    value is not None and other is not None
-                    and math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12))
-            else:
-                same = value == other
-            if not same:
+            if not same(value, other):
                 found.append(f"{mart} {key} {column}: PostgreSQL {value!r}, Spark {other!r}")
     return found[:20]
 
@@ -158,13 +183,14 @@ def lone_execution(path: Path, day: str, metric_type: str) -> Path:
 
 
 def build_both(info, spark, *extra: str) -> dict[str, Any]:
-    args = ["--vars", yaml.safe_dump({"as_of": AS_OF}), *extra]
+    args = ["--vars", yaml.safe_dump({"as_of": AS_OF, "bootstrap_period_end": PERIOD_END}), *extra]
     postgres = build.run_build(info, args)
     assert postgres.success, postgres.summary_line()
     on_spark = build.run_build(None, args, target="spark")
     failing = [f"{node.label}: {node.message or node.failing_row_messages()}" for node in on_spark.failed_nodes]
     assert on_spark.success, (on_spark.error, on_spark.summary_line(), failing)
     return {
+        "postgres": postgres,
         "spark": on_spark,
         "marts": {mart: (read_postgres(info, mart), read_spark(spark, mart)) for mart in MARTS},
     }
@@ -195,7 +221,7 @@ def scenario(spark_session, make_database, tmp_path_factory):
         # the models only: the first build ran every test (on a busy 2-core machine a Spark
         # build takes minutes, most of it the tests)
         second = build_both(info, spark, "--exclude-resource-type", "test", "unit_test")
-        yield {"first": first, "second": second, "spark": spark}
+        yield {"first": first, "second": second, "spark": spark, "info": info, "lake": lake}
     finally:
         if saved is None:
             os.environ.pop("ASP_LAKE", None)
@@ -266,6 +292,24 @@ def test_a_day_that_loses_every_execution_leaves_the_daily_marts(scenario):
     for mart in ("fct_daily_role_costs", "fct_agent_executions"):
         _, first_spark = scenario["first"]["marts"][mart]
         assert any(row["execution_date"] == lone_day for row in first_spark.values()), mart
-        for rows in scenario["second"]["marts"][mart]:
-            assert not any(row["execution_date"] == lone_day for row in rows.values()), mart
+        for engine_rows in scenario["second"]["marts"][mart]:
+            assert not any(row["execution_date"] == lone_day for row in engine_rows.values()), mart
 
+
+def test_the_price_rows_are_those_postgresql_resolves(scenario):
+    """The Spark build's price step (lake/session_prices.py) wrote the schedule PostgreSQL's
+    price step (pricing.refresh) wrote into schema pricing, row for row; rewritten whole at
+    each build (the scenario built twice)."""
+    postgres, on_spark = scenario["second"]["postgres"].prices, scenario["second"]["spark"].prices
+    assert on_spark.models_seen == postgres.models_seen > 0 and on_spark.priced == postgres.priced
+    assert on_spark.unpriced == postgres.unpriced
+    names = list(PriceRow.model_fields)
+    with connection.connect(scenario["info"]) as conn:
+        expected = [
+            tuple(value.strftime("%H:%M:%S.%f") if isinstance(value, dt_time) else _plain(value) for value in row)
+            for row in conn.execute(f"select {', '.join(names)} from pricing.model_prices").fetchall()
+        ]
+        unpriced = conn.execute("select count(*) from pricing.unpriced_models").fetchone()[0]
+    found = [tuple(_plain(row[name]) for name in names) for row in rows(scenario["lake"], "model_prices")]
+    assert sorted(found, key=repr) == sorted(expected, key=repr)
+    assert len(rows(scenario["lake"], "unpriced_models")) == unpriced

@@ -16,7 +16,8 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -189,12 +190,41 @@ def run_build(
         raise InvalidInput("a PostgreSQL build needs a database: asp-telemetry db start, or PG* / --database")
     from asp_telemetry import pricing
 
-    args = list(dbt_args)
-    # The price step (asp_telemetry.pricing) before dbt: the prices of the models seen. A
-    # schedule the marts were not built with in full re-prices every execution.
+    return _build(
+        _BuildTarget(
+            # The price step (asp_telemetry.pricing) before dbt: the prices of the models seen.
+            refresh_prices=lambda: pricing.refresh(info, custom_prices),
+            price_errors=(BuildFailed,),
+            mark_built=lambda: pricing.mark_built(info),
+            attach_failing_rows=lambda nodes, manifest: _attach_failing_rows(info, nodes, manifest),
+            info=info,
+            password=info.password.get_secret_value() if info.password else None,
+        ),
+        list(dbt_args), show_dbt_log=show_dbt_log, on_progress=on_progress,
+    )
+
+
+@dataclass(frozen=True)
+class _BuildTarget:
+    """What differs between the targets' builds: the price step, dbt's connection (`info`,
+    None on Spark, whose target is then named to dbt) and how failing rows are read."""
+
+    refresh_prices: Callable[[], Refreshed]
+    price_errors: tuple[type[Exception], ...]
+    mark_built: Callable[[], None]
+    attach_failing_rows: Callable[[list[NodeResult], dict[str, Any]], None]
+    info: ConnectionInfo | None = None
+    target_args: tuple[str, ...] = ()
+    password: str | None = None
+
+
+def _build(target: _BuildTarget, args: list[str], *, show_dbt_log: bool,
+           on_progress: ProgressCallback | None) -> BuildResult:
+    """The price step, then `dbt build`: a schedule the marts were not built with in full
+    re-prices every execution (--full-refresh)."""
     try:
-        prices = pricing.refresh(info, custom_prices)
-    except BuildFailed as exc:
+        prices = target.refresh_prices()
+    except target.price_errors as exc:
         return BuildResult(success=False, elapsed_seconds=0.0, error=str(exc))
     selected = _selects_nodes(args)
     if prices.changed and "--full-refresh" not in args:
@@ -204,20 +234,20 @@ def run_build(
         args = ["--log-level", "none", "--log-level-file", "debug", *args]
     progress = _ProgressTracker(on_progress)
     started = time.monotonic()
-    outcome = run_dbt(info, ["build", *args], callbacks=[progress.handle])
+    outcome = run_dbt(target.info, ["build", *target.target_args, *args], callbacks=[progress.handle])
     elapsed = time.monotonic() - started
-    password = info.password.get_secret_value() if info.password else None
 
     run_results = getattr(outcome.result, "results", None)
     if run_results is None:
         reason = outcome.exception or outcome.result or "dbt did not run"
-        return BuildResult(success=False, elapsed_seconds=elapsed, error=scrub(str(reason), password), prices=prices)
+        return BuildResult(success=False, elapsed_seconds=elapsed, error=scrub(str(reason), target.password),
+                           prices=prices)
 
-    nodes = [_node_result(result, password) for result in run_results]
-    _attach_failing_rows(info, nodes, {result.node.unique_id: result.node for result in run_results})
+    nodes = [_node_result(result, target.password) for result in run_results]
+    target.attach_failing_rows(nodes, {result.node.unique_id: result.node for result in run_results})
     success = bool(outcome.success) and not any(node.failed for node in nodes)
     if success and not (prices.changed and selected):
-        pricing.mark_built(info)
+        target.mark_built()
     return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
 
 
@@ -237,29 +267,16 @@ def _run_spark_build(
         return BuildResult(success=False, elapsed_seconds=0.0, error=(
             f"could not start Spark ({type(exc).__name__}: {first}): the spark target needs"
             " pip install 'asp-telemetry[spark]' and Java 17"))
-    try:
-        prices = lake_prices.refresh(spark=spark, custom_path=custom_prices)
-    except (BuildFailed, InvalidInput) as exc:
-        return BuildResult(success=False, elapsed_seconds=0.0, error=str(exc))
-    selected = _selects_nodes(args)
-    if prices.changed and "--full-refresh" not in args:
-        args.append("--full-refresh")
-    if not show_dbt_log and not _mentions_log_level(args):
-        args = ["--log-level", "none", "--log-level-file", "debug", *args]
-    progress = _ProgressTracker(on_progress)
-    started = time.monotonic()
-    outcome = run_dbt(None, ["build", "--target", "spark", *args], callbacks=[progress.handle])
-    elapsed = time.monotonic() - started
-    run_results = getattr(outcome.result, "results", None)
-    if run_results is None:
-        reason = outcome.exception or outcome.result or "dbt did not run"
-        return BuildResult(success=False, elapsed_seconds=elapsed, error=str(reason), prices=prices)
-    nodes = [_node_result(result) for result in run_results]
-    _attach_spark_failing_rows(spark, nodes, {result.node.unique_id: result.node for result in run_results})
-    success = bool(outcome.success) and not any(node.failed for node in nodes)
-    if success and not (prices.changed and selected):
-        lake_prices.mark_built()
-    return BuildResult(success=success, elapsed_seconds=elapsed, nodes=nodes, prices=prices)
+    return _build(
+        _BuildTarget(
+            refresh_prices=lambda: lake_prices.refresh(spark=spark, custom_path=custom_prices),
+            price_errors=(BuildFailed, InvalidInput),
+            mark_built=lake_prices.mark_built,
+            attach_failing_rows=lambda nodes, manifest: _attach_spark_failing_rows(spark, nodes, manifest),
+            target_args=("--target", "spark"),
+        ),
+        args, show_dbt_log=show_dbt_log, on_progress=on_progress,
+    )
 
 
 def _attach_spark_failing_rows(spark: Any, nodes: list[NodeResult], manifest_nodes: dict[str, Any]) -> None:
@@ -315,16 +332,9 @@ def _spark_environment() -> Iterator[None]:
     from asp_telemetry.lake import session as lake_session
 
     values = {"ASP_SPARK_DIR": str(lake_session.spark_dir()), "ASP_LAKE": lake_session.lake_url()}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with _environment_restored(values):
+        os.environ.update(values)
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
@@ -335,13 +345,21 @@ def _mentions_log_level(dbt_args: Sequence[str]) -> bool:
 def _database_environment(info: ConnectionInfo) -> Iterator[None]:
     """The PG* variables profiles.yml reads, set to `info` for the duration of the build
     (PGOPTIONS too, which libpq passes to every session dbt opens)."""
-    saved = {name: os.environ.get(name) for name in _PG_ENVIRONMENT}
-    for name in _PG_ENVIRONMENT:
-        os.environ.pop(name, None)
-    os.environ.update(info.libpq_environment())
-    os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
-    try:
+    with _environment_restored(_PG_ENVIRONMENT) as saved:
+        for name in _PG_ENVIRONMENT:
+            os.environ.pop(name, None)
+        os.environ.update(info.libpq_environment())
+        os.environ["PGOPTIONS"] = " ".join(filter(None, [saved.get("PGOPTIONS"), BUILD_SESSION_OPTIONS]))
         yield
+
+
+@contextlib.contextmanager
+def _environment_restored(names: Iterable[str]) -> Iterator[dict[str, str | None]]:
+    """The environment variables `names` as they were before, when the block ends; yields
+    their values then."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield saved
     finally:
         for name, value in saved.items():
             if value is None:

@@ -40,18 +40,18 @@ completed_tasks as (
 estimates as (
     select
         count(*) as completed_tasks,
-        count(*) filter (where {{ mape_keeps('actual_api_cost_usd', 'estimated_api_cost_usd') }}) as cost_tasks,
+        {{ count_where(mape_keeps('actual_api_cost_usd', 'estimated_api_cost_usd')) }} as cost_tasks,
         {{ mape('actual_api_cost_usd', 'estimated_api_cost_usd') }} as cost_mape,
         {{ mape('actual_tokens', 'estimated_tokens') }} as tokens_mape,
         {{ mape('actual_latency_ms', 'estimated_latency_ms') }} as latency_mape,
-        count(*) filter (where {{ mape_keeps('actual_complexity', 'estimated_complexity') }}) as complexity_tasks,
+        {{ count_where(mape_keeps('actual_complexity', 'estimated_complexity')) }} as complexity_tasks,
         {{ mape('actual_complexity', 'estimated_complexity') }} as complexity_mape
     from completed_tasks
 ),
 
 cost_observations as (
     select
-        dataset.proxy::numeric as x,
+        {{ as_number('dataset.proxy') }} as x,
         dataset.actual_api_cost_usd as y
     from {{ ref('mart_probe_dataset') }} as dataset
     inner join period_tasks on period_tasks.task_id = dataset.task_id
@@ -95,11 +95,11 @@ measurements as (
         'PROBE_AI' as capability_name,
         estimates.cost_tasks as tasks_completed,
         estimates.cost_mape as metric_value,
-        jsonb_build_object(
-            'tokens_mape', estimates.tokens_mape,
-            'latency_mape', estimates.latency_mape,
-            'r_squared', cost_fit.r_squared
-        ) as secondary_metrics_json
+        {{ json_object([
+            ('tokens_mape', 'estimates.tokens_mape'),
+            ('latency_mape', 'estimates.latency_mape'),
+            ('r_squared', 'cost_fit.r_squared'),
+        ]) }} as secondary_metrics_json
     from estimates
     cross join cost_fit
     where estimates.cost_tasks > 0
@@ -108,7 +108,7 @@ measurements as (
         'TaskDecomposition' as capability_name,
         complexity_tasks as tasks_completed,
         complexity_mape as metric_value,
-        '{}'::jsonb as secondary_metrics_json
+        {{ json_object([]) }} as secondary_metrics_json
     from estimates
     where complexity_tasks > 0
     union all
@@ -116,11 +116,11 @@ measurements as (
         review_capabilities.capability_name,
         estimates.completed_tasks as tasks_completed,
         review_effectiveness.precision_pct as metric_value,
-        jsonb_build_object(
-            'false_positive_rate', review_effectiveness.false_positive_rate_pct,
-            'escape_rate', review_effectiveness.escape_rate_pct,
-            'recall', review_effectiveness.recall_pct
-        ) as secondary_metrics_json
+        {{ json_object([
+            ('false_positive_rate', 'review_effectiveness.false_positive_rate_pct'),
+            ('escape_rate', 'review_effectiveness.escape_rate_pct'),
+            ('recall', 'review_effectiveness.recall_pct'),
+        ]) }} as secondary_metrics_json
     from review_capabilities
     inner join review_effectiveness on review_effectiveness.review_phase = review_capabilities.review_phase
     cross join estimates
@@ -144,7 +144,7 @@ evaluated as (
         capabilities.tasks_required_for_graduation,
         capabilities.primary_metric_name,
         measurements.metric_value,
-        capabilities.primary_metric_target,
+        {{ as_number('capabilities.primary_metric_target') }} as primary_metric_target,
         metric_directions.direction,
         measurements.secondary_metrics_json,
         coalesce(
@@ -170,12 +170,12 @@ final as (
         evaluated.direction,
         evaluated.tasks_completed >= evaluated.tasks_required_for_graduation
         and evaluated.meets_target as graduation_criteria_met,
-        format(
-            '%s tasks completed, %s needed to graduate; %s %s %s the target %s (%s)',
-            evaluated.tasks_completed, evaluated.tasks_required_for_graduation, evaluated.primary_metric_name,
-            round(evaluated.metric_value, 2), case when evaluated.meets_target then 'meets' else 'misses' end,
-            trim_scale(evaluated.primary_metric_target), replace(evaluated.direction, '_', ' ')
-        ) as graduation_notes,
+        {{ sql_format('%s tasks completed, %s needed to graduate; %s %s %s the target %s (%s)', [
+            'evaluated.tasks_completed', 'evaluated.tasks_required_for_graduation', 'evaluated.primary_metric_name',
+            rounded_text('evaluated.metric_value', 2),
+            "case when evaluated.meets_target then 'meets' else 'misses' end",
+            trimmed_text('evaluated.primary_metric_target'), "replace(evaluated.direction, '_', ' ')",
+        ]) }} as graduation_notes,
         evaluated.secondary_metrics_json,
         snapshot_period.period_start as measurement_period_start,
         snapshot_period.period_end as measurement_period_end

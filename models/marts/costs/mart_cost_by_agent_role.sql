@@ -2,10 +2,15 @@
     The specification's Query 5 per agent role, over all time and over the recent window
     (var cost_window_days, default 30): executions that started at or after the build time
     minus the window (var as_of replaces the build time, for tests and back-dated reports).
-    avg_latency_ms averages the Latency rows, as Query 5 does. Never reads raw cost rows:
-    all-time sums come from fct_daily_role_costs, distinct tasks and the window from the
-    agent executions (the window through the started_at index). Both vars are validated and
+    avg_latency_ms averages the Latency rows, as Query 5 does. Both vars are validated and
     typed in macros/vars.sql.
+
+    Reads what changed, never every execution: sums come from fct_daily_role_costs (all time,
+    and the window's whole days after its first), the window's first UTC day from the
+    executions that started in it at or after window_start (through the execution_date
+    index), and distinct tasks from int_role_tasks (one row per role and task, with its latest
+    start: a task is in the window when its latest start is). Sums and counts are exact when
+    summed again; distinct tasks are counted from the pairs, never summed.
 -#}
 
 {%- set as_of = timestamp_var('as_of') or build_time() %}
@@ -21,6 +26,7 @@ window_bounds as (
 
 daily_costs as (
     select
+        execution_date,
         agent_role,
         executions,
         total_cost_usd,
@@ -33,36 +39,63 @@ daily_costs as (
     from {{ ref('fct_daily_role_costs') }}
 ),
 
-executions as (
-    select
-        agent_role,
-        task_id,
-        started_at
-    from {{ ref('int_agent_executions') }}
-),
-
--- each task a role worked on, with its latest start: one hash aggregate gives the distinct
--- tasks of all time and of the window (a task is in the window when its latest start is),
--- where count(distinct) would sort every execution of the window
 role_tasks as (
     select
         agent_role,
-        task_id,
-        max(started_at) as last_started_at
-    from executions
-    group by agent_role, task_id
+        last_started_at
+    from {{ ref('int_role_tasks') }}
 ),
 
-recent_executions as (
+-- the window's days after its first, whole
+recent_days as (
+    select
+        agent_role,
+        total_cost_usd as cost_usd,
+        total_latency_ms as latency_ms,
+        latency_samples,
+        total_tokens_in as tokens_in,
+        total_tokens_out as tokens_out,
+        executions
+    from daily_costs
+    where execution_date > (select {{ utc_date('window_bounds.window_start') }} from window_bounds)
+),
+
+-- the window's first day, from window_start on
+recent_first_day as (
     select
         agent_role,
         cost_usd,
         latency_ms,
         latency_samples,
         tokens_in,
-        tokens_out
+        tokens_out,
+        1 as executions
     from {{ ref('int_agent_executions') }}
-    where started_at >= (select window_bounds.window_start from window_bounds)
+    where
+        execution_date = (select {{ utc_date('window_bounds.window_start') }} from window_bounds)
+        and started_at >= (select window_bounds.window_start from window_bounds)
+),
+
+recent_executions as (
+    select
+        recent_days.agent_role,
+        recent_days.cost_usd,
+        recent_days.latency_ms,
+        recent_days.latency_samples,
+        recent_days.tokens_in,
+        recent_days.tokens_out,
+        recent_days.executions
+    from recent_days
+    union all
+    select
+        recent_first_day.agent_role,
+        recent_first_day.cost_usd,
+        recent_first_day.latency_ms,
+        recent_first_day.latency_samples,
+        recent_first_day.tokens_in,
+        recent_first_day.tokens_out,
+        recent_first_day.executions
+    from recent_first_day
 ),
 
 phases as (
@@ -101,7 +134,7 @@ recent_sums as (
         coalesce(sum(cost_usd), 0) as total_cost_usd_30d,
         {{ ratio('sum(latency_ms)', 'sum(latency_samples)') }} as avg_latency_ms_30d,
         coalesce(sum(tokens_in), 0) + coalesce(sum(tokens_out), 0) as total_tokens_30d,
-        count(*) as executions_30d
+        cast(sum(executions) as bigint) as executions_30d
     from recent_executions
     group by agent_role
 ),

@@ -60,17 +60,30 @@ def run(
 def snapshot(
     start: Annotated[datetime | None, typer.Option(help="Period start (ISO 8601; UTC without an offset).")] = None,
     end: Annotated[datetime | None, typer.Option(help="Period end, exclusive (default: now).")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="postgres, or spark (built on Spark, recorded into the lake); default $ASP_TARGET.",
+    )] = None,
 ) -> None:
     """Write the bootstrap snapshot of [start, end) (default: the last 14 days) and rebuild its mart."""
     from asp_telemetry import snapshot as snapshot_lib
     from asp_telemetry.build_plan import WITHOUT_UNIT_TESTS
-    from asp_telemetry.pipeline_lock import exclusive
+    from asp_telemetry.pipeline_lock import exclusive, exclusive_lake
+    from asp_telemetry.targets import resolve_target
 
-    info = connection.resolve()
-    with exclusive(info):
-        result = snapshot_lib.take(info, _utc(start), _utc(end))
-        snapshot_lib.build_or_fail(info, ["--select", *snapshot_lib.STATUS_MARTS, *WITHOUT_UNIT_TESTS],
-                                   "mart_bootstrap_status")
+    status_build = ["--select", *snapshot_lib.STATUS_MARTS, *WITHOUT_UNIT_TESTS]
+    if resolve_target(target) == "spark":
+        from asp_telemetry import lake
+        from asp_telemetry.lake import paths as lake_paths
+        from asp_telemetry.lake import snapshot as lake_snapshot
+
+        with exclusive_lake(lake.lake_dir()):
+            result = lake_snapshot.take(lake.lake_dir(), lake_paths.warehouse_dir(), _utc(start), _utc(end))
+            lake_snapshot.build_or_fail(status_build, "mart_bootstrap_status")
+    else:
+        info = connection.resolve()
+        with exclusive(info):
+            result = snapshot_lib.take(info, _utc(start), _utc(end))
+            snapshot_lib.build_or_fail(info, status_build, "mart_bootstrap_status")
     console.print(f"snapshot {result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC: "
                   f"{len(result.capabilities)} capabilities"
                   + (f" (replaced {result.replaced_rows} earlier rows of this period)" if result.replaced_rows else ""))

@@ -1,13 +1,14 @@
 """The lake: raw telemetry as Parquet datasets for Spark (docs/spark.md, docs/loading.md).
 
     load_paths(lake_dir(), ["exports/"])      # `asp-telemetry load --target spark`
-    write_prices(lake_dir())                  # the price rows a Spark build joins
 
 Layout: `<lake>/<raw table>/record_date=YYYY-MM-DD/part-<load_id>-<n>.parquet`, plus
 `rejected_records/`, `loads/` (the ledger), `model_prices/` and `unpriced_models/`.
 paths.py says where and how files are named, schemas.py their columns (derived from the
 loader's), files.py how they are written whole, writer.py the loader's lake writer,
-loader.py the loader with it, ledger.py the loads, prices.py the prices.
+loader.py the loader with it, ledger.py the loads, snapshot.py the bootstrap snapshots;
+session.py starts Spark, and session_prices.py writes the price rows a Spark build joins
+(its price step, with Spark).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from asp_telemetry.errors import AspError
 from asp_telemetry.lake.paths import LAKE_VARIABLE, lake_dir
 
-__all__ = ["LAKE_VARIABLE", "lake_dir", "load_paths", "write_prices"]
+__all__ = ["LAKE_VARIABLE", "lake_dir", "load_paths"]
 
 
 class SparkExtraMissing(AspError, ImportError):
@@ -38,9 +39,4 @@ def __getattr__(name: str):
         from asp_telemetry.lake.loader import load_paths
 
         return load_paths
-    if name == "write_prices":
-        _require_pyarrow()
-        from asp_telemetry.lake.prices import write_prices
-
-        return write_prices
     raise AttributeError(name)

@@ -39,14 +39,7 @@ class LakeWriterThread(WriterThread):
     def _run_strict(self) -> None:
         writer: LakeBatchWriter = self.writer  # type: ignore[assignment]
         try:
-            while (batch := self.queue.get()) is not None:
-                if self.abort:
-                    continue
-                counts, rejects = writer.write(batch, data=not self.refused)
-                if rejects:
-                    self.refused = True
-                    writer.store_rejects(rejects)  # kept whatever happens: they say why it was refused
-                self.counts.add(counts)
+            self._write_strict_batches()
         except BaseException:
             writer.discard()
             raise
@@ -54,6 +47,9 @@ class LakeWriterThread(WriterThread):
             writer.discard()
         else:
             writer.commit()
+
+    def _store_rejects(self, rejects: list) -> None:
+        self.writer.store_rejects(rejects)  # type: ignore[attr-defined]
 
     def stop_now(self) -> None:
         self.abort = True  # the batch being written finishes; nothing queued is written
@@ -152,16 +148,11 @@ def load_records(lake: Path, records: Iterable[dict], source: str, strict: bool 
                  batch_rows: int = DEFAULT_BATCH_ROWS) -> LoadSummary:
     """loading.load_records into the lake: native records built in memory (each a dict with
     its "record" key), with the same validation and rejects as a file."""
-    from asp_telemetry.loading.formats import Item
+    from asp_telemetry.loading.formats import items_from_records
 
     validator = RecordValidator(vocabulary.load())
     summary = LoadSummary(source=source)
-    items = (
-        Item(None, b"", [dict(record)] if isinstance(record, dict) else None,
-             error=None if isinstance(record, dict) else f"not a record object (a {type(record).__name__})",
-             position=f"record {number}", original=record)
-        for number, record in enumerate(records, 1)
-    )
+    items = items_from_records(records)
     with LakeSourceLoader(lake, validator, strict=strict, batch_rows=batch_rows) as loader:
         summary.load_id = loader.open_ledger(source, None, None, None)
         try:

@@ -1,21 +1,17 @@
 """The Arrow schemas of the lake's datasets, derived from the loader's own column definitions
-(loading/tables.py, from the record models) and pricing.py's rows: a column added there is
-a column here. Types map as PostgreSQL's to Spark's (docs/spark.md, "Lake"): text -> string,
-integer -> int32, numeric(p, s) -> decimal(p, s), timestamptz -> timestamp (UTC, us),
-boolean, jsonb -> string (JSON text), text[] -> list<string>, time -> string.
+(loading/tables.py, from the record models): a column added there is a column here (the
+price datasets are Spark's to write: lake/session_prices.py). Types map as PostgreSQL's to
+Spark's (docs/spark.md, "Lake"): text -> string, integer -> int32, numeric(p, s) ->
+decimal(p, s), timestamptz -> timestamp (UTC, us), boolean, jsonb -> string (JSON text),
+text[] -> list<string>.
 """
 
 from __future__ import annotations
-
-from datetime import datetime, time
-from decimal import Decimal
-from typing import Any, get_args, get_origin
 
 import pyarrow as pa
 
 from asp_telemetry.loading.rejects import REJECT_COLUMNS
 from asp_telemetry.loading.tables import JSON, TABLE_LOADS, Column, TableLoad
-from asp_telemetry.pricing import PriceRow, Unpriced
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # numeric without a scale (the price columns): what the Spark sources declare too.
@@ -97,25 +93,3 @@ LOADS_SCHEMA = pa.schema([
     pa.field("rejected", pa.int64()),
     pa.field("error", pa.string()),
 ])
-
-# pricing.model_prices' bigint among PriceRow's ints (the others are integer).
-_BIGINT_PRICE_FIELDS = {"input_tokens_above"}
-
-
-def _model_type(name: str, annotation: Any) -> pa.DataType:
-    args = [arg for arg in get_args(annotation) if arg is not type(None)] if get_origin(annotation) else []
-    kind = args[0] if args else annotation
-    if kind is int:
-        return pa.int64() if name in _BIGINT_PRICE_FIELDS else pa.int32()
-    return {str: pa.string(), Decimal: UNSCALED_NUMERIC, datetime: TIMESTAMP, time: pa.string()}[kind]
-
-
-def _model_schema(model: type) -> pa.Schema:
-    return pa.schema(
-        [pa.field(name, _model_type(name, info.annotation)) for name, info in model.model_fields.items()]
-        + [pa.field("resolved_at", TIMESTAMP, nullable=False)]
-    )
-
-
-MODEL_PRICES_SCHEMA = _model_schema(PriceRow)
-UNPRICED_MODELS_SCHEMA = _model_schema(Unpriced)

@@ -79,9 +79,7 @@ def refresh(lake: str | None = None, custom_path: Path | None = None, spark: Any
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({**now, **built}))
     state.with_suffix(".pending").write_text(json.dumps(now))
-    priced_pairs = {(row.llm_provider, row.llm_model) for row in schedule.prices}
-    return Refreshed(models_seen=len(pairs), priced=len(priced_pairs), unpriced=schedule.unpriced,
-                     changed=changed, source=pricing.package_source())
+    return pricing.refreshed(pairs, schedule, changed)
 
 
 def mark_built() -> None:

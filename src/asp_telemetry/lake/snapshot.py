@@ -1,23 +1,31 @@
-"""Bootstrap snapshots on the Spark target: the rows of mart_bootstrap_snapshot, as the Spark
-build left them in its warehouse (Parquet, read here without Spark), recorded as
-bootstrap_metrics records on the lake through the loader (same validation), as
-snapshot.record copies them into raw.bootstrap_metrics on PostgreSQL. The lake is
-append-only: a period recorded again appends rows with a later measured_at, and staging keeps
-the latest snapshot of a period (docs/spark.md)."""
+"""Bootstrap snapshots on the Spark target: asp_telemetry.snapshot's job with the lake.
+
+The period's models (snapshot.PERIOD_MODELS) are built on Spark; the rows of
+mart_bootstrap_snapshot, as that build left them in its warehouse (Parquet, read here without
+Spark), are recorded as bootstrap_metrics records on the lake through the loader (same
+validation), as snapshot.record copies them into raw.bootstrap_metrics on PostgreSQL. The lake
+is append-only: a period recorded again appends rows, and the view raw.bootstrap_metrics
+(macros/lake_sources.sql) hides the rows of the earlier snapshots of that period, as
+PostgreSQL's snapshot deletes them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.dataset as ds
 
+from asp_telemetry import build
+from asp_telemetry.build_plan import WITHOUT_UNIT_TESTS
 from asp_telemetry.errors import BuildFailed, NotBuilt
+from asp_telemetry.lake import paths as lake_paths
 from asp_telemetry.lake.loader import load_records
-from asp_telemetry.snapshot import SOURCE, CapabilitySnapshot, SnapshotResult
+from asp_telemetry.snapshot import PERIOD_MODELS, SOURCE, CapabilitySnapshot, SnapshotResult, period_vars
 
 MART = ("marts.db", "mart_bootstrap_snapshot")
+PERIOD = ("intermediate.db", "int_bootstrap_period")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -30,17 +38,52 @@ def _json(value) -> dict:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
-def built(warehouse: Path) -> bool:
-    """Whether the Spark build made mart_bootstrap_snapshot in this warehouse."""
-    return warehouse.joinpath(*MART).is_dir()
+def _read(warehouse: Path, table: tuple[str, str]) -> list[dict]:
+    directory = warehouse.joinpath(*table)
+    if not directory.is_dir():
+        raise NotBuilt(f"{directory} does not exist: build on Spark first (asp-telemetry build --target spark)")
+    return ds.dataset(directory, format="parquet", exclude_invalid_files=True).to_table().to_pylist()
+
+
+def build_or_fail(dbt_args: Sequence[str], what: str) -> build.BuildResult:
+    result = build.run_build(None, list(dbt_args), target="spark")
+    if not result.success:
+        failed = ", ".join(node.label for node in result.failed_nodes) or result.error
+        raise BuildFailed(f"building {what} on Spark failed: {failed}")
+    return result
+
+
+def _current_rows(lake: Path, start: datetime, end: datetime) -> int:
+    """The rows of the period's last recorded snapshot: those the view shows now, which the
+    snapshot about to be recorded hides (PostgreSQL's replaced rows)."""
+    directory = lake_paths.dataset_dir(lake, "bootstrap_metrics")
+    if not directory.is_dir():
+        return 0
+    dataset = ds.dataset(directory, format="parquet", partitioning="hive", exclude_invalid_files=True)
+    if not dataset.files:  # made by the Spark sources before anything was written
+        return 0
+    rows = dataset.to_table(
+        columns=["measurement_period_start", "measurement_period_end", "metadata", "load_id", "record_key"],
+    ).to_pylist()
+    same_period = [
+        row for row in rows
+        if (_utc(row["measurement_period_start"]), _utc(row["measurement_period_end"])) == (start, end)
+        and _json(row["metadata"]).get("source") == SOURCE
+    ]
+    if not same_period:
+        return 0
+    last = max(row["load_id"] for row in same_period)
+    return len({row["record_key"] for row in same_period if row["load_id"] == last})
 
 
 def record(lake: Path, warehouse: Path) -> SnapshotResult:
     """Record the snapshot the last Spark build computed into the lake."""
-    directory = warehouse.joinpath(*MART)
-    if not directory.is_dir():
-        raise NotBuilt(f"{directory} does not exist: build on Spark first (asp-telemetry build --target spark)")
-    rows = ds.dataset(directory, format="parquet", exclude_invalid_files=True).to_table().to_pylist()
+    period = _read(warehouse, PERIOD)
+    rows = _read(warehouse, MART)
+    if len(period) != 1:
+        raise NotBuilt(f"{warehouse.joinpath(*PERIOD)} holds {len(period)} rows, not one: build on Spark again")
+    start, end = _utc(period[0]["period_start"]), _utc(period[0]["period_end"])
+    replaced = _current_rows(lake, start, end)
     measured_at = datetime.now(UTC)
     records = [{
         "record": "bootstrap_metrics",
@@ -54,7 +97,7 @@ def record(lake: Path, warehouse: Path) -> SnapshotResult:
         "primary_metric_name": row["primary_metric_name"],
         "primary_metric_value": row["primary_metric_value"],
         "primary_metric_target": row["primary_metric_target"],
-        "secondary_metrics_json": _json(row["secondary_metrics_json"]) or None,
+        "secondary_metrics_json": _json(row["secondary_metrics_json"]),
         "graduation_criteria_met": row["graduation_criteria_met"],
         "graduation_notes": row["graduation_notes"],
         "metadata": {"source": SOURCE, "direction": row.get("direction")},
@@ -66,6 +109,16 @@ def record(lake: Path, warehouse: Path) -> SnapshotResult:
         **{name: row.get(name) for name in CapabilitySnapshot.model_fields if name != "secondary_metrics"},
         secondary_metrics=_json(row["secondary_metrics_json"]),
     ) for row in sorted(rows, key=lambda row: row["capability_name"])]
-    start = min((r["measurement_period_start"] for r in records), default=measured_at)
-    end = max((r["measurement_period_end"] for r in records), default=measured_at)
-    return SnapshotResult(start=start, end=end, measured_at=measured_at, capabilities=capabilities, replaced_rows=0)
+    return SnapshotResult(start=start, end=end, measured_at=measured_at, capabilities=capabilities,
+                          replaced_rows=replaced if rows else 0)
+
+
+def take(lake: Path, warehouse: Path, start: datetime | None = None, end: datetime | None = None, *,
+         period_built: bool = False, dbt_args: Sequence[str] = ()) -> SnapshotResult:
+    """snapshot.take on Spark: build the period models for [start, end) (default: the 14 days
+    ending now) unless the caller's build has just built them for the default period, and
+    record the snapshot into the lake."""
+    if not period_built or start is not None or end is not None:
+        arguments = ["--select", *PERIOD_MODELS, *period_vars(start, end), *WITHOUT_UNIT_TESTS, *dbt_args]
+        build_or_fail(arguments, "the snapshot period's models")
+    return record(lake, warehouse)

@@ -18,7 +18,7 @@ import psycopg
 from asp_telemetry.connection import ConnectionInfo
 from asp_telemetry.loading import ledger, vocabulary
 from asp_telemetry.loading.batcher import DEFAULT_BATCH_ROWS
-from asp_telemetry.loading.formats import FormatError, Item, registry
+from asp_telemetry.loading.formats import FormatError, items_from_records, registry
 from asp_telemetry.loading.formats.registry import FORMATS
 from asp_telemetry.loading.limits import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_RECORD_BYTES, Limits
 from asp_telemetry.loading.records import TABLES, RecordValidator
@@ -86,12 +86,7 @@ def load_records(
     interrupted and raises (the SDK keeps the batch in its spool then)."""
     validator = RecordValidator(vocabulary.load())
     summary = LoadSummary(source=source)
-    items = (
-        Item(None, b"", [dict(record)] if isinstance(record, dict) else None,
-             error=None if isinstance(record, dict) else f"not a record object (a {type(record).__name__})",
-             position=f"record {number}", original=record)
-        for number, record in enumerate(records, 1)
-    )
+    items = items_from_records(records)
     with SourceLoader(info, validator, strict=strict, batch_rows=batch_rows) as loader:
         summary.load_id = loader.open_ledger(source, None, None, None)
         try:

@@ -49,19 +49,24 @@ class WriterThread(threading.Thread):
                 pass
 
     def _run_strict(self) -> None:
-        writer = self.writer
-        with writer.conn.transaction() as transaction:
-            while (batch := self.queue.get()) is not None:
-                if self.abort:
-                    continue
-                counts, rejects = writer.write(batch, data=not self.refused)
-                if rejects:
-                    self.refused = True
-                    # Kept whatever happens to the file: they say why it was refused.
-                    store_rejects(self.reject_conn, writer.load_id, writer.source_identity, rejects)
-                self.counts.add(counts)
+        with self.writer.conn.transaction() as transaction:
+            self._write_strict_batches()
             if self.refused or self.abort:
                 raise psycopg.Rollback(transaction)
+
+    def _write_strict_batches(self) -> None:
+        """--strict: every batch's rejects; its data only until a batch has rejects."""
+        while (batch := self.queue.get()) is not None:
+            if self.abort:
+                continue
+            counts, rejects = self.writer.write(batch, data=not self.refused)
+            if rejects:
+                self.refused = True
+                self._store_rejects(rejects)  # kept whatever happens: they say why it was refused
+            self.counts.add(counts)
+
+    def _store_rejects(self, rejects: list) -> None:
+        store_rejects(self.reject_conn, self.writer.load_id, self.writer.source_identity, rejects)
 
     def put(self, batch: Batch | None, deadline: float | None) -> None:
         while True:

@@ -5,6 +5,7 @@ detection and their parsers are listed once, in `registry`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,17 @@ class Item:
         if text.endswith(b"\n"):
             return text[:-2] if text.endswith(b"\r\n") else text[:-1]
         return text
+
+
+def items_from_records(records: Iterable[Any]) -> Iterator[Item]:
+    """Native records built in memory (each a dict with its "record" key) as items, one per
+    record; anything that is not a dict is an item rejected at its position."""
+    for number, record in enumerate(records, 1):
+        if isinstance(record, dict):
+            yield Item(None, b"", [dict(record)], position=f"record {number}", original=record)
+        else:
+            yield Item(None, b"", None, error=f"not a record object (a {type(record).__name__})",
+                       position=f"record {number}", original=record)
 
 
 def dumps_original(value: Any) -> bytes:
