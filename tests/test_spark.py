@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
@@ -64,7 +64,10 @@ MARTS = {
 }
 # The marts the second load changes (task and defect updates): the test proves nothing if
 # they stay the same.
-CHANGED_BY_UPDATES = {"fct_task_costs", "fct_defects", "mart_review_effectiveness", "mart_probe_dataset"}
+CHANGED_BY_UPDATES = {
+    "fct_task_costs", "fct_defects", "mart_review_effectiveness", "mart_probe_dataset",
+    "fct_agent_executions", "fct_daily_role_costs",
+}
 # The marts compared elsewhere too (test_spark_pipeline.py), with their keys.
 KEYS = {**MARTS, "mart_bootstrap_status": ["capability_name"]}
 # When each engine loaded the rows: not the same instant on two engines.
@@ -162,6 +165,23 @@ def task_updates(path: Path, files: list[Path]) -> Path:
     return path
 
 
+# An execution alone on its day (LONE_DAY) that a late cost row, loaded with the updates,
+# moves two days earlier: LONE_DAY loses every execution it had, and an increment that
+# replaces date partitions must drop it.
+LONE_DAY = "2026-02-10"
+
+
+def lone_execution(path: Path, day: str, metric_type: str) -> Path:
+    path.write_text(json.dumps({
+        "record": "agent_cost_vector", "timestamp": f"{day}T12:00:00+00:00", "task_id": "SYN-19-0000001",
+        "subtask_id": None, "project_id": "Search", "agent_role": "Code", "agent_version": "v1.1.0",
+        "agent_iteration": 9, "llm_model": "gemini-2.5-pro", "llm_provider": "google",
+        "metadata": {"execution_id": "SYN-19-0000001-LONE"}, "metric_type": metric_type,
+        "metric_value": 1000, "metric_unit": "ms" if metric_type == "Latency" else "tokens",
+    }) + "\n")
+    return path
+
+
 def build_both(info, spark, *extra: str) -> dict[str, Any]:
     args = ["--vars", yaml.safe_dump({"as_of": AS_OF, "bootstrap_period_end": PERIOD_END}), *extra]
     postgres = build.run_build(info, args)
@@ -187,13 +207,17 @@ def scenario(spark_session, make_database, tmp_path_factory):
     (lake_session.spark_dir() / "price_fingerprints.json").unlink(missing_ok=True)
     try:
         info = make_database("asp_spark")
-        files = generate.generate(24, 19, tmp_path_factory.mktemp("inbox"), days=5, end=END, workers=1).files
+        inbox = tmp_path_factory.mktemp("inbox")
+        files = generate.generate(24, 19, inbox, days=5, end=END, workers=1).files
+        files.append(lone_execution(inbox / "lone.jsonl", LONE_DAY, "Latency"))
         load_paths(info, files)
         assert all(s.status == "complete" for s in lake_writer.load_paths(lake, files))
         first = build_both(info, spark)
-        updates = task_updates(tmp_path_factory.mktemp("updates") / "task-updates.jsonl", files)
-        load_paths(info, [*files, updates])
-        assert all(s.status == "complete" for s in lake_writer.load_paths(lake, [*files, updates]))
+        updates = tmp_path_factory.mktemp("updates")
+        updates = [task_updates(updates / "task-updates.jsonl", files),
+                   lone_execution(updates / "earlier.jsonl", "2026-02-08", "Tokens_In")]
+        load_paths(info, [*files, *updates])
+        assert all(s.status == "complete" for s in lake_writer.load_paths(lake, [*files, *updates]))
         # the models only: the first build ran every test (on a busy 2-core machine a Spark
         # build takes minutes, most of it the tests)
         second = build_both(info, spark, "--exclude-resource-type", "test", "unit_test")
@@ -259,6 +283,17 @@ def test_profile_and_session_settings_agree():
     profile = yaml.safe_load((PROJECT / "profiles.yml").read_text())["asp_telemetry"]["outputs"]["spark"]
     settings = lake_session.session_settings(Path("/x"))
     assert set(profile["server_side_parameters"]) == set(settings) - {"spark.sql.ansi.enabled"}
+
+
+def test_a_day_that_loses_every_execution_leaves_the_daily_marts(scenario):
+    """The increments on Spark replace date partitions: the day the lone execution left is
+    gone there too (the comparison above holds the rest)."""
+    lone_day = date.fromisoformat(LONE_DAY)
+    for mart in ("fct_daily_role_costs", "fct_agent_executions"):
+        _, first_spark = scenario["first"]["marts"][mart]
+        assert any(row["execution_date"] == lone_day for row in first_spark.values()), mart
+        for engine_rows in scenario["second"]["marts"][mart]:
+            assert not any(row["execution_date"] == lone_day for row in engine_rows.values()), mart
 
 
 def test_the_price_rows_are_those_postgresql_resolves(scenario):

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='execution_date',
         partition_by=['execution_date'] if target.type == 'spark' else none,
+        pre_hook=["{{ remove_emptied_days('int_agent_executions', 'execution_date') }}"],
         indexes=[
             {'columns': ['daily_role_cost_key'], 'unique': true},
             {'columns': ['execution_date']},
@@ -19,7 +20,10 @@
     this table holds for it. That catches new executions, late rows of old ones, and the day
     an execution leaves when a late row with an earlier timestamp moves its start. A whole
     day is replaced, so delete+insert keys on execution_date (groups whose llm_model is NULL
-    or changed are replaced too); daily_role_cost_key is the unique key of a row.
+    or changed are replaced too); daily_role_cost_key is the unique key of a row. On Spark
+    (insert_overwrite) the recomputed days' partitions are replaced. A day left without any
+    execution has no new row to replace it: the pre-hook remove_emptied_days deletes it
+    first (drops its partition on Spark).
 -#}
 
 with
