@@ -447,26 +447,31 @@ def test_task_costs_recompute_only_the_tasks_whose_inputs_changed(make_database,
     assert read_table(info, "marts.fct_task_costs") == incremental_rows
 
 
-def test_daily_role_costs_delete_a_day_left_without_executions(make_database, tmp_path):
-    """A late cost row moves a day's only execution to an earlier day: the increment deletes
-    the emptied day (delete+insert alone replaces only the days it writes), as a full
-    refresh has it (macros/incremental_partitions.sql)."""
+def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):
+    """A late cost row moves a day's only execution to an earlier day: the increments of
+    fct_daily_role_costs and int_daily_model_costs delete the emptied day (delete+insert
+    alone replaces only the days it writes), so they and mart_cost_by_model equal a full
+    refresh (macros/incremental_partitions.sql)."""
     info = make_database("asp_dbt_days")
     lone_day, earlier = NOW - 3 * DAY, NOW - 4 * DAY
     insert(info, {
         "task_metadata": [task("T1", "in_progress", 10, None, {"api_cost_usd": 0.05}, NOW - 5 * DAY)],
         "agent_cost_vector": cost("T1", "Code", {"Latency": 1000}, lone_day, "e1"),
     })
-    selection = ["--target-path", str(tmp_path), "--select", "+fct_daily_role_costs",
+    selection = ["--target-path", str(tmp_path), "--select", "+fct_daily_role_costs", "+mart_cost_by_model",
                  "--exclude-resource-type", "test", "unit_test"]
+    daily = ("marts.fct_daily_role_costs", "intermediate.int_daily_model_costs")
     build_ok(info, *selection)
-    assert [row["execution_date"] for row in read_table(info, "marts.fct_daily_role_costs")] == [lone_day.date()]
+    for relation in daily:
+        assert [row["execution_date"] for row in read_table(info, relation)] == [lone_day.date()], relation
     insert(info, {"agent_cost_vector": cost("T1", "Code", {"Tokens_In": 100}, earlier, "e1")})
     build_ok(info, *selection)
-    incremental_rows = read_table(info, "marts.fct_daily_role_costs")
-    assert [row["execution_date"] for row in incremental_rows] == [earlier.date()]
+    incremental = {relation: read_table(info, relation) for relation in (*daily, "marts.mart_cost_by_model")}
+    for relation in daily:
+        assert [row["execution_date"] for row in incremental[relation]] == [earlier.date()], relation
     build_ok(info, *selection, "--full-refresh")
-    assert read_table(info, "marts.fct_daily_role_costs") == incremental_rows
+    for relation, rows in incremental.items():
+        assert read_table(info, relation) == rows, relation
 
 
 def test_unknown_bootstrap_metric_warns_naming_it(grown):

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='execution_date',
         partition_by=['execution_date'] if target.type == 'spark' else none,
+        pre_hook=["{{ remove_emptied_days('int_agent_executions', 'execution_date') }}"],
         indexes=[
             {'columns': ['execution_date']},
         ],
@@ -18,7 +19,8 @@
     executions in int_agent_executions (their number and cost rows) differ from what this
     table holds for it (new executions, late rows of old ones, an execution whose start moved
     to another day), and replaced whole (delete+insert on execution_date; insert_overwrite of
-    its partition on Spark).
+    its partition on Spark). A day left without any execution has no new row to replace it:
+    the pre-hook remove_emptied_days deletes it first (drops its partition on Spark).
 -#}
 
 with
