@@ -14,6 +14,13 @@
     delete+insert it is one delete (unless partitions_only: a model whose unique key
     replaces such rows anyway). Nothing when the model is built whole. The days dropped come
     from the table itself, typed, each written as a date literal.
+
+    changed_execution_days(): for a model incremental by day whose rows keep `executions` and
+    `cost_rows` (fct_daily_role_costs, int_daily_model_costs), the CTEs `executions_per_day`,
+    `published_per_day` and `touched_dates`: the days whose counts in int_agent_executions
+    differ from what {{ this }} holds (new executions, late rows of old ones, an execution
+    whose start moved to another day). Each CTE ends with a comma: call it first inside
+    `with`, on an incremental build only.
 #}
 {% macro replaces_partitions() -%}
     {{ return(is_incremental() and config.get('incremental_strategy') == 'insert_overwrite') }}
@@ -42,3 +49,32 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{% macro changed_execution_days() %}
+executions_per_day as (
+    select
+        execution_date,
+        count(*) as executions,
+        sum(metric_rows) as cost_rows
+    from {{ ref('int_agent_executions') }}
+    group by execution_date
+),
+
+published_per_day as (
+    select
+        execution_date,
+        sum(executions) as executions,
+        sum(cost_rows) as cost_rows
+    from {{ this }}
+    group by execution_date
+),
+
+touched_dates as (
+    select coalesce(executions_per_day.execution_date, published_per_day.execution_date) as execution_date
+    from executions_per_day
+    full outer join published_per_day on published_per_day.execution_date = executions_per_day.execution_date
+    where
+        executions_per_day.executions is distinct from published_per_day.executions
+        or executions_per_day.cost_rows is distinct from published_per_day.cost_rows
+),
+{% endmacro %}

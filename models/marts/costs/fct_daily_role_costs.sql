@@ -29,32 +29,7 @@
 with
 
 {% if is_incremental() %}
-executions_per_day as (
-    select
-        execution_date,
-        count(*) as executions,
-        sum(metric_rows) as cost_rows
-    from {{ ref('int_agent_executions') }}
-    group by execution_date
-),
-
-published_per_day as (
-    select
-        execution_date,
-        sum(executions) as executions,
-        sum(cost_rows) as cost_rows
-    from {{ this }}
-    group by execution_date
-),
-
-touched_dates as (
-    select coalesce(executions_per_day.execution_date, published_per_day.execution_date) as execution_date
-    from executions_per_day
-    full outer join published_per_day on published_per_day.execution_date = executions_per_day.execution_date
-    where
-        executions_per_day.executions is distinct from published_per_day.executions
-        or executions_per_day.cost_rows is distinct from published_per_day.cost_rows
-),
+{{ changed_execution_days() }}
 {% endif %}
 
 executions as (
