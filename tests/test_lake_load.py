@@ -231,6 +231,29 @@ def test_no_half_file_is_visible_after_the_loader_is_killed_mid_write(tmp_path):
     assert len(lake_state(directory, "agent_cost_vector")) == 60_000
 
 
+def test_a_load_deletes_the_hidden_files_that_loads_abandoned_over_a_day_ago(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from asp_telemetry.lake import paths as lake_paths
+
+    directory = tmp_path / "lake"
+    day = directory / "agent_cost_vector" / "record_date=2026-11-01"
+    day.mkdir(parents=True)
+    old_id = lake_paths.new_load_id(datetime.now(UTC) - timedelta(days=2))
+    recent_id = lake_paths.new_load_id(datetime.now(UTC) - timedelta(hours=1))
+    abandoned = day / f".{lake_paths.part_name(old_id, 0)}"
+    running = day / f".{lake_paths.part_name(recent_id, 0)}"  # a load still writing, perhaps
+    committed = day / lake_paths.part_name(old_id, 1)
+    not_ours = day / ".part-notes.parquet"
+    pq.write_table(pa.Table.from_pylist([], schema=RAW_SCHEMAS["agent_cost_vector"]), committed)
+    for path in (abandoned, running, not_ours):
+        path.write_bytes(b"half a file")
+    [summary] = lake.load_paths(directory, [jsonl(tmp_path / "day.jsonl", [cost()])])
+    assert summary.status == "complete"
+    assert not abandoned.exists()
+    assert running.exists() and committed.exists() and not_ours.exists()
+
+
 def test_load_target_spark_from_the_command_line(tmp_path):
     path = jsonl(tmp_path / "day.jsonl", [cost(), "broken"])
     env = {**os.environ, "ASP_LAKE": str(tmp_path / "lake"), "ASP_TARGET": "spark"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -58,6 +58,27 @@ class PendingFiles:
             with contextlib.suppress(OSError):
                 hidden.unlink()
         self._pending.clear()
+
+
+ABANDONED_AFTER = timedelta(days=1)
+
+
+def remove_abandoned(lake: Path, now: datetime | None = None) -> int:
+    """Delete the hidden part files of loads that started over a day ago: a load killed
+    mid-way (or a --strict one that died) leaves them, and no reader ever sees them, but they
+    hold disk. A running load's files are younger; a load that lasts longer than a day is not
+    expected. Returns how many were deleted."""
+    cutoff = (now or datetime.now(UTC)) - ABANDONED_AFTER
+    removed = 0
+    for path in lake.glob(f"*/*/{lake_paths.HIDDEN}part-*{lake_paths.SUFFIX}"):
+        started = lake_paths.load_started(path.name)
+        if started is not None and started < cutoff:
+            try:
+                path.unlink()
+            except OSError:  # gone already, or not ours to delete: the load goes on
+                continue
+            removed += 1
+    return removed
 
 
 def by_day(table: pa.Table, days: pa.Array) -> list[tuple[date, pa.Table]]:

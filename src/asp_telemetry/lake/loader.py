@@ -17,7 +17,7 @@ from pathlib import Path
 
 from asp_telemetry.lake import ledger
 from asp_telemetry.lake import paths as lake_paths
-from asp_telemetry.lake.files import LakeWriteError
+from asp_telemetry.lake.files import LakeWriteError, remove_abandoned
 from asp_telemetry.lake.writer import LakeBatchWriter
 from asp_telemetry.loading import vocabulary
 from asp_telemetry.loading.batcher import DEFAULT_BATCH_ROWS
@@ -77,6 +77,7 @@ class LakeSourceLoader(SourceLoader):
                 f"cannot make the lake directory {self.lake} ({exc.strerror or exc}): set ASP_LAKE to a "
                 "directory this user can write"
             ) from exc
+        remove_abandoned(self.lake)
         return self
 
     def __exit__(self, *exc_info) -> None:

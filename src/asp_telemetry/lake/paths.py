@@ -65,6 +65,16 @@ def hidden(path: Path) -> Path:
     return path.with_name(HIDDEN + path.name)
 
 
+def load_started(name: str) -> datetime | None:
+    """When the load that wrote the part file `name` (hidden or not) started, read from its
+    load id; None for a name this loader does not give."""
+    started = name.removeprefix(HIDDEN).removeprefix("part-").split("-", 1)[0]
+    try:
+        return datetime.strptime(started, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def warehouse_dir() -> Path:
     """Where the session target's Spark warehouse keeps the marts (`marts.db/<model>/`):
     $ASP_SPARK_DIR/warehouse, else $ASP_HOME/spark/warehouse (lake/session.py)."""
