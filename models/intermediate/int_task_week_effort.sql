@@ -58,7 +58,9 @@ effort as (
         last_loaded_at
     from {{ ref('int_execution_effort') }}
     {% if is_incremental() %}
-    where task_id in (select changed_tasks.task_id from changed_tasks)
+    -- = any(array(...)) reaches int_agent_executions' task_id index through the view; an
+    -- in (select ...) semi-join was planned as a hash join of every execution
+    where task_id = any(array(select changed_tasks.task_id from changed_tasks))
     {% endif %}
 ),
 
@@ -68,7 +70,7 @@ task_updates as (
         updated_at
     from {{ ref('stg_asp__task_metadata') }}
     {% if is_incremental() %}
-    where task_id in (select changed_tasks.task_id from changed_tasks)
+    where task_id = any(array(select changed_tasks.task_id from changed_tasks))
     {% endif %}
 ),
 
