@@ -4,7 +4,8 @@
 
     task_effort_by_class(effort): a task's executions and its total, appraisal and failure
     effort in time (latency_ms) and in money (cost_usd), for a query that groups the rows of
-    int_execution_effort (`effort`) by task (and week).
+    int_execution_effort (`effort`) by task and week: int_task_week_effort, which both marts
+    read (mart_cost_of_quality sums a task's weeks).
 
     cost_of_quality_sums(task_effort): those summed over the tasks of a scope, with the
     number of tasks; 0, not NULL, when a scope has none of it. Two steps, so that tasks are

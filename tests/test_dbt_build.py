@@ -209,7 +209,8 @@ def insert(info, rows_by_table) -> None:
 def grow(info) -> None:
     """A new task, a late row for an old execution committed with a loaded_at before the
     watermark (a long load), a late row that moves an execution to the previous day, a task
-    that completes, a defect, a defect found to be a false positive and a snapshot."""
+    that completes and moves to another project, a defect, a defect found to be a false
+    positive and a snapshot."""
     with connection.connect(info) as conn:
         watermark = conn.execute("select max(loaded_at) from raw.agent_cost_vector").fetchone()[0]
     insert(info, {
@@ -231,8 +232,8 @@ def grow(info) -> None:
         ],
     })
     with connection.connect(info) as conn:
-        conn.execute("update raw.task_metadata set status = 'completed', actual_complexity = 6, completed_at = now()"
-                     " where task_id = 'T3'")
+        conn.execute("update raw.task_metadata set status = 'completed', actual_complexity = 6, completed_at = now(),"
+                     " project_id = 'P3' where task_id = 'T3'")
         # reviewed again: not a defect after all (T4 changes through its defects only)
         conn.execute("update raw.defect_log set false_positive = true, validated_by_human = false"
                      " where defect_id = 'D7'")
@@ -258,7 +259,8 @@ def build_ok(info, *args) -> build.BuildResult:
 
 # Tables compared between the incremental build and the full refresh beyond MART_KEYS: the
 # cost marts built from incremental intermediates, and those intermediates.
-INCREMENTAL_EXTRAS = ("marts.mart_cost_by_model", "intermediate.int_daily_model_costs", "intermediate.int_role_tasks")
+INCREMENTAL_EXTRAS = ("marts.mart_cost_by_model", "intermediate.int_daily_model_costs", "intermediate.int_role_tasks",
+                      "intermediate.int_task_week_effort")
 
 
 def read_incremental_extras(info) -> dict[str, list[dict]]:
@@ -445,6 +447,47 @@ def test_task_costs_recompute_only_the_tasks_whose_inputs_changed(make_database,
     incremental_rows = read_table(info, "marts.fct_task_costs")
     build_ok(info, *selection, "--full-refresh")
     assert read_table(info, "marts.fct_task_costs") == incremental_rows
+
+
+def test_task_week_effort_recomputes_only_the_tasks_that_changed(make_database, tmp_path):
+    """int_task_week_effort recomputes a task, all its weeks, when its task row was updated
+    (its project) or one of its executions loaded, and nothing else, outside the lookback
+    window; a week the task no longer has disappears. The cost-of-quality marts built on it
+    equal a full refresh."""
+    info = make_database("asp_dbt_task_weeks")
+    hour_ago = NOW - timedelta(hours=1)
+    rows = {
+        "task_metadata": [{**task(f"T{n}", "in_progress", 10, None, {"api_cost_usd": 0.05}, NOW - 30 * DAY),
+                           "loaded_at": hour_ago, "updated_at": hour_ago} for n in range(1, 4)],
+        "agent_cost_vector": [
+            row for n, role in ((1, "Code"), (2, "Test"), (3, "CodeReview"))
+            for row in cost(f"T{n}", role, {"Latency": 1000 * n, "API_Cost": 0.01 * n}, NOW - 10 * DAY, f"e{n}",
+                            loaded_at=hour_ago)
+        ],
+    }
+    insert(info, rows)
+    selection = ["--target-path", str(tmp_path), "--select", "+mart_cost_of_quality", "+mart_cost_of_quality_weekly",
+                 "--exclude-resource-type", "test", "unit_test", "--vars", "{incremental_lookback: '0 seconds'}"]
+    relations = ("intermediate.int_task_week_effort", "marts.mart_cost_of_quality", "marts.mart_cost_of_quality_weekly")
+    build_ok(info, *selection)
+    old_week = {row["task_id"]: row["week_start"] for row in read_table(info, "intermediate.int_task_week_effort")}
+    with connection.connect(info) as conn:
+        conn.execute("update raw.task_metadata set project_id = 'P9' where task_id = 'T1'")
+    # a late row 14 days earlier moves T2's only execution to another week
+    insert(info, {"agent_cost_vector": cost("T2", "Test", {"Tokens_In": 100}, NOW - 24 * DAY, "e2")})
+    incremental = build_ok(info, *selection)
+    messages = {node.name: node.message for node in incremental.nodes}
+    assert messages["int_task_week_effort"] == "INSERT 0 2"  # T1 (its project), T2 (its execution); not T3
+    weeks = {row["task_id"]: row for row in read_table(info, "intermediate.int_task_week_effort")}
+    assert len(weeks) == 3
+    assert weeks["T1"]["project_id"] == "P9"
+    assert weeks["T2"]["week_start"] == (NOW - 24 * DAY).date() - timedelta(days=(NOW - 24 * DAY).weekday())
+    assert weeks["T2"]["week_start"] != old_week["T2"]
+    assert {row["project_id"] for row in read_table(info, "marts.mart_cost_of_quality")} == {"P1", "P9", "(all)"}
+    incremental_rows = {relation: read_table(info, relation) for relation in relations}
+    build_ok(info, *selection, "--full-refresh")
+    for relation, rows in incremental_rows.items():
+        assert read_table(info, relation) == rows, relation
 
 
 def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):

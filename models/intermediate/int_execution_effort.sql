@@ -8,7 +8,9 @@
     effort from here, so pointing effort_usd at another cost column changes them all.
 
     The project is the task's (fct_task_costs): its task_metadata row's, else its cost
-    rows'. A view: the quality marts aggregate it straight from int_agent_executions.
+    rows'. A view: int_task_week_effort sums it per task and week for the cost-of-quality
+    marts (recomputing the tasks whose executions were loaded after its watermark, hence
+    last_loaded_at); mart_phase_quality aggregates it per role.
 -#}
 
 with
@@ -20,7 +22,8 @@ executions as (
         agent_role,
         started_at,
         latency_ms,
-        cost_usd
+        cost_usd,
+        last_loaded_at
     from {{ ref('int_agent_executions') }}
 ),
 
@@ -58,7 +61,8 @@ final as (
         {{ utc_week_start('executions.started_at') }} as week_start,
         executions.latency_ms as effort_ms,
         -- money effort: reported where a source reported it, else priced from the tokens
-        executions.cost_usd as effort_usd
+        executions.cost_usd as effort_usd,
+        executions.last_loaded_at
     from executions
     left join tasks on tasks.task_id = executions.task_id
     left join task_totals on task_totals.task_id = executions.task_id

@@ -4,21 +4,29 @@
     (reviews) and of the failure phases (Test) as shares of all effort, and the
     appraisal/failure ratio, in time (latency) and in money. A project is its tasks' (as in
     fct_task_costs); tasks without one are '(none)'. Formulas: macros/cost_of_quality.sql.
+    Reads each task's effort per week (int_task_week_effort), not every execution.
 -#}
 
 with
 
-effort as (
-    select * from {{ ref('int_execution_effort') }}
+task_weeks as (
+    select * from {{ ref('int_task_week_effort') }}
 ),
 
+-- a task's weeks summed (sums add up); its project is the same in every week
 task_effort as (
     select
-        effort.project_id,
-        effort.task_id,
-        {{ task_effort_by_class('effort') }}
-    from effort
-    group by effort.project_id, effort.task_id
+        task_weeks.project_id,
+        task_weeks.task_id,
+        sum(task_weeks.executions) as executions,
+        sum(task_weeks.total_latency_ms) as total_latency_ms,
+        sum(task_weeks.appraisal_latency_ms) as appraisal_latency_ms,
+        sum(task_weeks.failure_latency_ms) as failure_latency_ms,
+        sum(task_weeks.total_cost_usd) as total_cost_usd,
+        sum(task_weeks.appraisal_cost_usd) as appraisal_cost_usd,
+        sum(task_weeks.failure_cost_usd) as failure_cost_usd
+    from task_weeks
+    group by task_weeks.project_id, task_weeks.task_id
 ),
 
 -- the '(all)' row from an aggregate without group by, which gives its row even when there

@@ -2,22 +2,14 @@
     mart_cost_of_quality per UTC week (Monday to Sunday): the same figures over the
     executions that started in the week, per project and '(all)', so that a team sees its
     cost of quality and appraisal/failure ratio move. Formulas: macros/cost_of_quality.sql.
+    Reads each task's effort per week (int_task_week_effort), not every execution.
 -#}
 
 with
 
-effort as (
-    select * from {{ ref('int_execution_effort') }}
-),
-
+-- one row per task and week, with its effort by phase class
 task_effort as (
-    select
-        effort.project_id,
-        effort.week_start,
-        effort.task_id,
-        {{ task_effort_by_class('effort') }}
-    from effort
-    group by effort.project_id, effort.week_start, effort.task_id
+    select * from {{ ref('int_task_week_effort') }}
 ),
 
 scope_sums as (
