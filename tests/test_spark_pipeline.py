@@ -191,12 +191,15 @@ def test_snapshot_command_target_spark_records_into_the_lake_and_prints_what_pos
     said = {target: [_snapshot_command(*period, "--target", target) for _ in range(2)]
             for target in ("spark", "postgres")}
 
-    recorded = _of_period(lake, "bootstrap_metrics", start, end)
+    recorded = _of_period(lake, "bootstrap_metrics", start, end)  # in load order
     capabilities = len(recorded) // 2
-    assert capabilities and len(recorded) == 2 * capabilities  # appended twice, shown once
-    assert {row["load_id"] for row in recorded[capabilities:]} != {row["load_id"] for row in recorded[:capabilities]}
-    assert {row["capability_name"] for row in recorded} == {row["capability_name"] for row in recorded[:capabilities]}
-    assert {snapshot.SOURCE} == {row["metadata"] and json.loads(row["metadata"])["source"] for row in recorded}
+    first, second = recorded[:capabilities], recorded[capabilities:]
+    assert capabilities and len(second) == capabilities  # appended twice, shown once
+    assert len({row["load_id"] for row in first}) == len({row["load_id"] for row in second}) == 1
+    assert first[0]["load_id"] < second[0]["load_id"]
+    names = sorted(row["capability_name"] for row in first)
+    assert names == sorted(row["capability_name"] for row in second) and len(set(names)) == capabilities
+    assert {json.loads(row["metadata"])["source"] for row in recorded} == {snapshot.SOURCE}
     # one row per snapshot taken, with the load of its rows
     taken = _of_period(lake, SNAPSHOTS, start, end)
     assert sorted(row["load_id"] for row in taken) == sorted({row["load_id"] for row in recorded})
@@ -207,7 +210,7 @@ def test_snapshot_command_target_spark_records_into_the_lake_and_prints_what_pos
     header = f"snapshot {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC: {capabilities} capabilities"
     assert said["spark"][0].startswith(header + " ")
     assert said["spark"][1].startswith(f"{header} (replaced {capabilities} earlier rows of this period) ")
-    for row in recorded[capabilities:]:
+    for row in second:
         assert f" {row['capability_name']}: {' '.join(row['graduation_notes'].split())}" in said["spark"][1]
     assert said["spark"] == said["postgres"]
     # the command rebuilt mart_bootstrap_status from the snapshot it recorded, as on PostgreSQL

@@ -110,7 +110,8 @@ def _mark_taken(lake: Path, start: datetime, end: datetime, measured_at: datetim
 
 
 def record(lake: Path, warehouse: Path) -> SnapshotResult:
-    """Record the snapshot the last Spark build computed into the lake."""
+    """Record the snapshot the last Spark build computed into the lake: its rows, then its own
+    row in bootstrap_snapshots (also when it has none)."""
     period = _read(warehouse, PERIOD)
     rows = _read(warehouse, MART)
     if len(period) != 1:
