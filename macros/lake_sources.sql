@@ -12,9 +12,11 @@
           (PostgreSQL's `on conflict (record_key) do nothing`); id is a 64-bit hash of
           record_key (the lake has no serial ids), execution_date the UTC date of timestamp;
           of the bootstrap snapshots of one period (rows whose metadata source is
-          'asp-telemetry snapshot', asp_telemetry.snapshot.SOURCE) only the last recorded
-          (the latest load_id) remains, as PostgreSQL's snapshot deletes the rows of the
-          earlier ones (asp_telemetry.lake.snapshot);
+          'asp-telemetry snapshot', asp_telemetry.snapshot.SOURCE) only the rows of the last
+          recorded remain, as PostgreSQL's snapshot deletes the rows of the earlier ones
+          (asp_telemetry.lake.snapshot). The last is the latest load_id of the period in
+          raw.lake_bootstrap_snapshots (one row per snapshot taken, rows or none: a snapshot
+          that measured nothing hides the earlier rows too) or among its snapshot rows;
         task_metadata, defect_log: one row per task_id / defect_id, its versions merged in
           load order (loaded_at, load_id, record_position) exactly as
           asp_telemetry.loading.tables merges them: a column a version leaves out (NULL on
@@ -24,6 +26,7 @@
           resolution and verdicts take what later versions bring. updated_at is the last
           version's loaded_at.
     and database pricing gets the price schedule the price step wrote (asp_telemetry.lake.session_prices).
+    raw.lake_bootstrap_snapshots (the snapshots taken) gets no view: raw.bootstrap_metrics reads it.
 
     The lake's location comes from the environment (asp-telemetry sets ASP_LAKE); it is
     checked before it reaches SQL: a location holding a quote or a backslash is refused.
@@ -69,6 +72,9 @@
             ('resolution_notes', 'string'), ('flagged_by_agent', 'boolean'),
             ('validated_by_human', 'boolean'), ('false_positive', 'boolean'),
             ('metadata', 'string')] + lineage},
+        'bootstrap_snapshots': {'schema': 'raw', 'partitioned': true, 'view': false, 'columns': [
+            ('measurement_period_start', 'timestamp'), ('measurement_period_end', 'timestamp'),
+            ('measured_at', 'timestamp'), ('load_id', 'string')]},
         'bootstrap_metrics': {'schema': 'raw', 'partitioned': true, 'columns': [
             ('measured_at', 'timestamp'), ('measurement_period_start', 'timestamp'),
             ('measurement_period_end', 'timestamp'), ('capability_name', 'string'),
@@ -121,7 +127,9 @@
             {%- if dataset.partitioned -%}
                 {%- do run_query('alter table ' ~ table ~ ' recover partitions') -%}
             {%- endif -%}
-            {%- do run_query('create or replace view ' ~ dataset.schema ~ '.' ~ name ~ ' as ' ~ lake_view(name, table, dataset.columns)) -%}
+            {%- if dataset.get('view', true) -%}
+                {%- do run_query('create or replace view ' ~ dataset.schema ~ '.' ~ name ~ ' as ' ~ lake_view(name, table, dataset.columns)) -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
@@ -145,21 +153,33 @@
         where version = 1
     {%- elif name == 'bootstrap_metrics' -%}
         {#- a snapshot's rows (metadata source 'asp-telemetry snapshot': asp_telemetry.snapshot.SOURCE)
-            hide those of the snapshots of the same period recorded before it -#}
+            hide those of the snapshots of the same period recorded before it, and so does a
+            snapshot without rows through its row in lake_bootstrap_snapshots -#}
         {%- set from_snapshot = "coalesce(get_json_object(metadata, '$.source') = 'asp-telemetry snapshot', false)" -%}
         select
             xxhash64(record_key) as id,
             {{ names | join(', ') }}
         from (
             select
-                *,
-                max(case when {{ from_snapshot }} then load_id end)
-                    over (partition by measurement_period_start, measurement_period_end) as last_snapshot
+                versions.*,
+                greatest(
+                    max(case when {{ from_snapshot }} then versions.load_id end) over (
+                        partition by versions.measurement_period_start, versions.measurement_period_end
+                    ),
+                    snapshots_taken.last_load_id
+                ) as last_snapshot
             from (
                 select *, row_number() over (partition by record_key order by {{ order }}) as version
                 from {{ table }}
             ) as versions
-            where version = 1
+            left join (
+                select measurement_period_start, measurement_period_end, max(load_id) as last_load_id
+                from raw.lake_bootstrap_snapshots
+                group by measurement_period_start, measurement_period_end
+            ) as snapshots_taken
+                on versions.measurement_period_start = snapshots_taken.measurement_period_start
+                and versions.measurement_period_end = snapshots_taken.measurement_period_end
+            where versions.version = 1
         ) as snapshots
         where not ({{ from_snapshot }} and load_id < last_snapshot)
     {%- elif name in ('task_metadata', 'defect_log') -%}

@@ -93,3 +93,12 @@ LOADS_SCHEMA = pa.schema([
     pa.field("rejected", pa.int64()),
     pa.field("error", pa.string()),
 ])
+
+# One row per bootstrap snapshot recorded into the lake (lake/snapshot.py), with or without
+# rows: the view raw.bootstrap_metrics takes a period's last snapshot from it.
+SNAPSHOTS_SCHEMA = pa.schema([
+    pa.field("measurement_period_start", TIMESTAMP, nullable=False),
+    pa.field("measurement_period_end", TIMESTAMP, nullable=False),
+    pa.field("measured_at", TIMESTAMP, nullable=False),
+    pa.field("load_id", pa.string(), nullable=False),
+])
