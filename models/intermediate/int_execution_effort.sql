@@ -9,8 +9,9 @@
 
     The project is the task's (fct_task_costs): its task_metadata row's, else its cost
     rows'. A view: int_task_week_effort sums it per task and week for the cost-of-quality
-    marts (recomputing the tasks whose executions were loaded after its watermark, hence
-    last_loaded_at); mart_phase_quality aggregates it per role.
+    marts (recomputing the tasks whose executions were loaded or whose task row was updated
+    after its watermark, hence last_loaded_at and task_updated_at); mart_phase_quality
+    aggregates it per role.
 -#}
 
 with
@@ -30,7 +31,8 @@ executions as (
 tasks as (
     select
         task_id,
-        project_id
+        project_id,
+        updated_at
     from {{ ref('stg_asp__task_metadata') }}
 ),
 
@@ -62,7 +64,8 @@ final as (
         executions.latency_ms as effort_ms,
         -- money effort: reported where a source reported it, else priced from the tokens
         executions.cost_usd as effort_usd,
-        executions.last_loaded_at
+        executions.last_loaded_at,
+        tasks.updated_at as task_updated_at
     from executions
     left join tasks on tasks.task_id = executions.task_id
     left join task_totals on task_totals.task_id = executions.task_id

@@ -31,6 +31,7 @@
 -#}
 
 -- depends_on: {{ ref('int_agent_executions') }}
+-- depends_on: {{ ref('stg_asp__task_metadata') }}
 
 with
 
@@ -55,21 +56,12 @@ effort as (
         phase_class,
         effort_ms,
         effort_usd,
-        last_loaded_at
+        last_loaded_at,
+        task_updated_at
     from {{ ref('int_execution_effort') }}
     {% if is_incremental() %}
     -- = any(array(...)) reaches int_agent_executions' task_id index through the view; an
     -- in (select ...) semi-join was planned as a hash join of every execution
-    where task_id = any(array(select changed_tasks.task_id from changed_tasks))
-    {% endif %}
-),
-
-task_updates as (
-    select
-        task_id,
-        updated_at
-    from {{ ref('stg_asp__task_metadata') }}
-    {% if is_incremental() %}
     where task_id = any(array(select changed_tasks.task_id from changed_tasks))
     {% endif %}
 ),
@@ -80,7 +72,8 @@ task_week_sums as (
         effort.week_start,
         effort.project_id,
         {{ task_effort_by_class('effort') }},
-        max(effort.last_loaded_at) as last_loaded_at
+        max(effort.last_loaded_at) as last_loaded_at,
+        max(effort.task_updated_at) as task_updated_at
     from effort
     group by effort.task_id, effort.week_start, effort.project_id
 ),
@@ -97,9 +90,8 @@ final as (
         task_week_sums.total_cost_usd,
         task_week_sums.appraisal_cost_usd,
         task_week_sums.failure_cost_usd,
-        greatest(task_week_sums.last_loaded_at, task_updates.updated_at) as source_changed_at
+        greatest(task_week_sums.last_loaded_at, task_week_sums.task_updated_at) as source_changed_at
     from task_week_sums
-    left join task_updates on task_updates.task_id = task_week_sums.task_id
 )
 
 select * from final

@@ -63,6 +63,16 @@ class PendingFiles:
 ABANDONED_AFTER = timedelta(days=1)
 
 
+def write_visible(table: pa.Table, path: Path) -> None:
+    """One file written whole under its hidden name, then renamed to `path`."""
+    files = PendingFiles()
+    try:
+        files.write(table, path)
+        files.commit()
+    finally:
+        files.discard()
+
+
 def remove_abandoned(lake: Path, now: datetime | None = None) -> int:
     """Delete the hidden part files of loads that started over a day ago: a load killed
     mid-way (or a --strict one that died) leaves them, and no reader ever sees them, but they

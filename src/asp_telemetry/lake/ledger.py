@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from asp_telemetry.lake import paths as lake_paths
-from asp_telemetry.lake.files import PendingFiles
+from asp_telemetry.lake.files import write_visible
 from asp_telemetry.lake.schemas import LOADS_SCHEMA
 from asp_telemetry.loading.rejects import storable
 from asp_telemetry.loading.summary import LoadSummary
@@ -37,10 +37,5 @@ def record_load(lake: Path, summary: LoadSummary, *, started_at: datetime, forma
         "error": storable(summary.error) if summary.error else None,
     }
     table = pa.Table.from_pylist([row], schema=LOADS_SCHEMA)
-    files = PendingFiles()
-    path = lake_paths.partition_dir(lake, LOADS, started_at.date()) / lake_paths.part_name(str(summary.load_id), 0)
-    try:
-        files.write(table, path)
-        files.commit()
-    finally:
-        files.discard()
+    write_visible(table, lake_paths.partition_dir(lake, LOADS, started_at.date())
+                  / lake_paths.part_name(str(summary.load_id), 0))

@@ -77,7 +77,6 @@ class LakeSourceLoader(SourceLoader):
                 f"cannot make the lake directory {self.lake} ({exc.strerror or exc}): set ASP_LAKE to a "
                 "directory this user can write"
             ) from exc
-        remove_abandoned(self.lake)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -142,6 +141,7 @@ def load_paths(
     validator = RecordValidator(vocabulary.load())
     with LakeSourceLoader(lake, validator, strict=strict, batch_rows=batch_rows, progress=progress,
                           limits=limits) as loader:
+        remove_abandoned(lake)  # once per load of files, not per batch or per snapshot
         return [loader.load_source(source, format=format, table=table) for source in sources]
 
 

@@ -27,7 +27,7 @@ from asp_telemetry import build
 from asp_telemetry.build_plan import WITHOUT_UNIT_TESTS
 from asp_telemetry.errors import BuildFailed, NotBuilt
 from asp_telemetry.lake import paths as lake_paths
-from asp_telemetry.lake.files import PendingFiles
+from asp_telemetry.lake.files import write_visible
 from asp_telemetry.lake.loader import load_records
 from asp_telemetry.lake.schemas import SNAPSHOTS_SCHEMA
 from asp_telemetry.snapshot import PERIOD_MODELS, SOURCE, CapabilitySnapshot, SnapshotResult, period_vars
@@ -100,13 +100,8 @@ def _mark_taken(lake: Path, start: datetime, end: datetime, measured_at: datetim
         "measurement_period_start": start, "measurement_period_end": end,
         "measured_at": measured_at, "load_id": load_id,
     }], schema=SNAPSHOTS_SCHEMA)
-    files = PendingFiles()
-    path = lake_paths.partition_dir(lake, SNAPSHOTS, measured_at.date()) / lake_paths.part_name(load_id, 0)
-    try:
-        files.write(table, path)
-        files.commit()
-    finally:
-        files.discard()
+    directory = lake_paths.partition_dir(lake, SNAPSHOTS, measured_at.date())
+    write_visible(table, directory / lake_paths.part_name(load_id, 0))
 
 
 def record(lake: Path, warehouse: Path) -> SnapshotResult:
