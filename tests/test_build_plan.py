@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from psycopg.types.json import Jsonb
-from support import PROJECT_DIR
+from support import PROJECT_DIR, cli_environment, run_cli
 
 from asp_telemetry import build, build_plan, connection, generate, loading, scaffold, write_back
 from asp_telemetry.connection import ConnectionInfo
@@ -268,3 +268,21 @@ def test_a_build_noted_before_seed_digests_refreshes_nothing_for_a_seed(db):
     build_plan.record(db, planned, datetime.now(UTC))
     assert _rows(db, "select seed_digests from raw.builds order by build_id desc limit 1") == [
         (build_plan.seed_digests(),)]
+
+
+def test_the_planned_build_command_says_what_a_changed_seed_refreshed(db, tmp_path):
+    """Even a seed's description counts as a change: the digest is the file's bytes."""
+    project = scaffold.init_project(tmp_path / "project").directory
+    env = cli_environment(db, ASP_PROJECT_DIR=str(project), DBT_TARGET_PATH=str(tmp_path / "target"),
+                          DBT_LOG_PATH=str(tmp_path / "logs"), ASP_RETENTION="12w", COLUMNS="80")
+    first = run_cli("build", "--changed-only", env=env)
+    assert "planned: no planned build yet: everything\n" in first.stdout
+    assert "fully refreshed" not in first.stdout
+    roles = project / "seeds" / "agent_roles.csv"
+    roles.write_text(roles.read_text().replace("Runs and fixes the tests", "Runs the tests"))
+    second = run_cli("build", "--changed-only", env=env).stdout.splitlines()
+    start = second.index("planned: seed agent_roles changed: everything, what it feeds in full")
+    assert second[start + 1] == "  fully refreshed: fct_task_costs, int_task_week_effort"
+    assert second[start + 2].startswith("  ASP_RETENTION=12w: their history before ")
+    assert second[start + 3] == "  rows retention kept: the weeks it dropped are lost there"
+    assert all(len(line) <= 80 for line in second[start:start + 4])
