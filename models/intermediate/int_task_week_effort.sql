@@ -25,9 +25,9 @@
     On Spark it is rebuilt whole, as int_agent_executions is there.
 
     The phase classes come from the agent_roles seed: rows not recomputed keep the classes
-    they were built with. After changing a role's phase_class (or adding a role that already
-    has executions) run `asp-telemetry build --full-refresh`: a planned build does build
-    everything when the project (seeds included) changed, but incrementally.
+    they were built with. A planned build after the seed changed (a role's phase_class, a
+    role added that already has executions) refreshes this model in full (build_plan.py);
+    after a plain `asp-telemetry build`, run `asp-telemetry build --full-refresh`.
 -#}
 
 -- depends_on: {{ ref('int_agent_executions') }}

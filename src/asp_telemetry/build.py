@@ -70,6 +70,7 @@ class NodeResult(BaseModel):
     name: str
     label: str = Field(description="Short readable name: 'known_values(agent_role) on asp.agent_cost_vector'.")
     resource_type: str
+    materialized: str | None = Field(default=None, description="How dbt built it: table, view, incremental, seed...")
     status: str
     execution_time: float
     failures: int | None = None
@@ -393,6 +394,7 @@ def _node_result(result: Any, password: str | None = None) -> NodeResult:
         name=node.name,
         label=_label(node),
         resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        materialized=getattr(getattr(node, "config", None), "materialized", None),
         status=str(status),
         execution_time=round(float(result.execution_time or 0.0), 3),
         failures=result.failures,

@@ -11,6 +11,7 @@ what they computed from the dropped weeks until a full refresh (docs/partitions.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,8 @@ from asp_telemetry import connection
 from asp_telemetry.connection import ConnectionInfo
 from asp_telemetry.errors import InvalidInput
 
+# The policy the scheduled `retention` flow applies (a duration; unset: keep everything).
+POLICY_VARIABLE = "ASP_RETENTION"
 PARTITION_NAME = re.compile(r"agent_cost_vector_(\d{8})")
 _DURATION = re.compile(r"\s*(\d+)\s*([dwy])\s*")
 _UNIT_DAYS = {"d": 1, "w": 7, "y": 365}
@@ -37,6 +40,11 @@ def parse_duration(text: str) -> timedelta:
     if days > 365 * 1000:
         raise InvalidInput(f"retention period too long: {text!r} (at most 1000y)")
     return timedelta(days=days)
+
+
+def configured_policy() -> str | None:
+    """The retention period configured for the scheduled flow ($ASP_RETENTION), as written."""
+    return os.environ.get(POLICY_VARIABLE) or None
 
 
 class DroppedPartition(BaseModel):

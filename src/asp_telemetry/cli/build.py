@@ -65,6 +65,8 @@ def build(
         if changed_only:
             planned, result = build_plan.run_planned_build(info, on_progress=show_progress)
             console.print(f"planned: {escape(planned.reason)}", highlight=False, soft_wrap=True)
+            for line in planned.note_lines():
+                console.print(escape(line), highlight=False, soft_wrap=True)
         else:
             result = build_lib.run_build(info, ctx.args, show_dbt_log=show_dbt_log, on_progress=show_progress,
                                          target=target)

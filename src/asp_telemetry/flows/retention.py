@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from prefect import flow, get_run_logger
 
 from asp_telemetry import retention as retention_lib
 from asp_telemetry.flows.common import database, database_task
 from asp_telemetry.pipeline_lock import exclusive
-from asp_telemetry.retention import RetentionResult
-
-POLICY_VARIABLE = "ASP_RETENTION"
+from asp_telemetry.retention import POLICY_VARIABLE, RetentionResult
 
 
 @database_task()
@@ -30,7 +26,7 @@ def retention(older_than: str | None = None) -> RetentionResult | None:
     `older_than` parameter, else ASP_RETENTION: 30d, 12w, 1y), drop the weeks older than it
     (docs/partitions.md). No policy: keep everything."""
     logger = get_run_logger()
-    period = older_than or os.environ.get(POLICY_VARIABLE) or None
+    period = older_than or retention_lib.configured_policy()
     if period is not None:
         retention_lib.parse_duration(period)  # a bad policy fails the run before anything changes
     made = make_partitions_ahead()

@@ -25,7 +25,10 @@ def dbt_build(dbt_args: list[str]) -> BuildResult:
 @database_task()
 def planned_build(full_refresh: bool) -> BuildResult:
     planned, result = build_plan.run_planned_build(database(), full_refresh)
-    get_run_logger().info("planned build: %s", planned.reason)
+    logger = get_run_logger()
+    logger.info("planned build: %s", planned.reason)
+    for note in planned.notes():
+        logger.info("planned build: %s", note)
     return result
 
 
