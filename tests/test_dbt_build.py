@@ -544,6 +544,17 @@ def test_defects_recompute_only_the_defects_that_changed(make_database, tmp_path
     for relation, rows in after.items():
         assert read_table(info, relation, "1, 2") == rows, relation
 
+    # Tables built before their model gained its watermark column (an upgrade): the next
+    # incremental build appends the column and recomputes every row, with no full refresh.
+    with connection.connect(info) as conn:
+        for relation in ("marts.fct_defects", "intermediate.int_review_outcomes"):
+            conn.execute(f"alter table {relation} drop column source_changed_at")
+    upgraded = build_ok(info, *selection)
+    messages = {node.name: node.message for node in upgraded.nodes}
+    assert messages["fct_defects"] == "INSERT 0 5"
+    for relation, rows in after.items():
+        assert read_table(info, relation, "1, 2") == rows, relation
+
 
 def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):
     """A late cost row moves a day's only execution to an earlier day: the increments of
