@@ -5,6 +5,7 @@ full refresh."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,8 @@ from asp_telemetry.connection import ConnectionInfo
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 COMPARED_MARTS = ("fct_task_costs", "fct_agent_executions", "fct_defects", "mart_phase_yield",
                   "mart_cost_by_agent_role", "fct_daily_role_costs")
+# The incremental models downstream of the seed agent_roles: a change to it refreshes them in full.
+AGENT_ROLES_FED = ["fct_defects", "fct_task_costs", "int_defects_phased", "int_review_outcomes", "int_task_week_effort"]
 # What a role's phase_class reaches through the incremental int_task_week_effort.
 PHASE_CLASS_MODELS = (("intermediate", "int_task_week_effort"), ("marts", "mart_cost_of_quality"),
                       ("marts", "mart_cost_of_quality_weekly"), ("marts", "fct_task_costs"))
@@ -221,14 +224,14 @@ def test_a_changed_seed_refreshes_in_full_the_incremental_models_it_feeds(make_d
     planned, changed_seed = build_plan.run_planned_build(info, dbt_args=no_lookback)
     assert changed_seed.success, changed_seed.summary_line()
     assert planned.reason == "seed agent_roles changed: everything, what it feeds in full"
-    assert planned.refreshed_models == ["fct_task_costs", "int_task_week_effort"]
+    assert planned.refreshed_models == AGENT_ROLES_FED
     after = _incremental_tables(info, changed_seed)
     assert after.keys() == tables.keys(), "everything was built, each node once"
     assert len(changed_seed.nodes) == len({node.unique_id for node in changed_seed.nodes})
-    assert {name for name in tables if after[name] != tables[name]} == {"fct_task_costs", "int_task_week_effort"}
+    assert {name for name in tables if after[name] != tables[name]} == set(AGENT_ROLES_FED)
     lines = planned.note_lines()
-    assert lines[0] == "  fully refreshed: fct_task_costs, int_task_week_effort"
-    assert lines[1].startswith("  ASP_RETENTION=12w: their history before ")
+    assert " ".join(line.strip() for line in lines).startswith(
+        f"fully refreshed: {', '.join(AGENT_ROLES_FED)} ASP_RETENTION=12w: their history before ")
     assert all(len(line) <= build_plan.NOTE_WIDTH for line in lines)
     assert _rows(info, appraisal) != appraisal_before
     planned_rows = _marts(info, PHASE_CLASS_MODELS)
@@ -282,7 +285,8 @@ def test_the_planned_build_command_says_what_a_changed_seed_refreshed(db, tmp_pa
     roles.write_text(roles.read_text().replace("Runs and fixes the tests", "Runs the tests"))
     second = run_cli("build", "--changed-only", env=env).stdout.splitlines()
     start = second.index("planned: seed agent_roles changed: everything, what it feeds in full")
-    assert second[start + 1] == "  fully refreshed: fct_task_costs, int_task_week_effort"
-    assert second[start + 2].startswith("  ASP_RETENTION=12w: their history before ")
-    assert second[start + 3] == "  rows retention kept: the weeks it dropped are lost there"
-    assert all(len(line) <= 80 for line in second[start:start + 4])
+    notes = list(itertools.takewhile(lambda line: line.startswith("  "), second[start + 1:]))
+    said = " ".join(line.strip() for line in notes)
+    assert said.startswith(f"fully refreshed: {', '.join(AGENT_ROLES_FED)} ASP_RETENTION=12w: their history before ")
+    assert said.endswith(" rows retention kept: the weeks it dropped are lost there")
+    assert all(len(line) <= 80 for line in [second[start], *notes])

@@ -260,7 +260,8 @@ def build_ok(info, *args) -> build.BuildResult:
 # Tables compared between the incremental build and the full refresh beyond MART_KEYS: the
 # cost marts built from incremental intermediates, and those intermediates.
 INCREMENTAL_EXTRAS = ("marts.mart_cost_by_model", "intermediate.int_daily_model_costs", "intermediate.int_role_tasks",
-                      "intermediate.int_task_week_effort")
+                      "intermediate.int_task_week_effort", "intermediate.int_defects_phased",
+                      "intermediate.int_review_outcomes")
 
 
 def read_incremental_extras(info) -> dict[str, list[dict]]:
@@ -488,6 +489,71 @@ def test_task_week_effort_recomputes_only_the_tasks_that_changed(make_database, 
     build_ok(info, *selection, "--full-refresh")
     for relation, rows in incremental_rows.items():
         assert read_table(info, relation) == rows, relation
+
+
+def test_defects_recompute_only_the_defects_that_changed(make_database, tmp_path):
+    """int_defects_phased and fct_defects recompute a defect whose row was inserted or
+    updated, int_review_outcomes all the rows of its task, and nothing else, outside the
+    lookback window: a defect moved to another removing phase, a defect found to be a false
+    positive (its task, left with nothing to count, loses its rows) and a new defect of an
+    old task. They and the defect marts equal a full refresh."""
+    info = make_database("asp_dbt_defects")
+    hour_ago = NOW - timedelta(hours=1)
+    insert(info, {
+        "task_metadata": [{**task(f"T{n}", "completed", 10, 12, None, NOW - 5 * DAY), "loaded_at": hour_ago,
+                           "updated_at": hour_ago} for n in range(1, 5)],
+        "defect_log": [
+            {**row, "loaded_at": hour_ago, "updated_at": hour_ago} for row in (
+                defect("D1", "T1", "Code", "CodeReview", "src/a.py", flagged=True),
+                defect("D2", "T2", "Design", "Test", "src/b.py"),  # escaped both reviews: T2's only rows
+                defect("D3", "T3", "Code", "Test", "src/a.py"),
+                defect("D4", "T4", "Design", "DesignReview", "src/c.py", flagged=True),
+            )
+        ],
+    })
+    selection = ["--target-path", str(tmp_path), "--select", "+path:models/marts/defects", "--exclude-resource-type",
+                 "test", "unit_test", "--vars", "{incremental_lookback: '0 seconds'}"]
+    relations = ("intermediate.int_defects_phased", "marts.fct_defects", "intermediate.int_review_outcomes",
+                 "marts.mart_review_effectiveness", "marts.mart_phase_yield", "marts.mart_process_yield",
+                 "marts.mart_defect_injection_removal", "marts.mart_defect_density_by_component")
+    build_ok(info, *selection)
+    before = {relation: read_table(info, relation) for relation in relations}
+    assert {row["task_id"] for row in before["intermediate.int_review_outcomes"]} == {"T1", "T2", "T3", "T4"}
+    with connection.connect(info) as conn:
+        conn.execute("update raw.defect_log set phase_removed = 'Test' where defect_id = 'D1'")
+        conn.execute("update raw.defect_log set false_positive = true where defect_id = 'D2'")
+    insert(info, {"defect_log": [defect("D5", "T3", "Design", "CodeReview", "src/a.py", flagged=True)]})
+    incremental = build_ok(info, *selection)
+    messages = {node.name: node.message for node in incremental.nodes}
+    assert messages["int_defects_phased"] == "INSERT 0 3"  # D1, D2, D5; not D3, D4
+    assert messages["fct_defects"] == "INSERT 0 3"
+    # T1: CodeReview (D1 escaped it now); T3: DesignReview (D5 escaped it), CodeReview (D5
+    # removed there, D3 escaped it); T2 has nothing left to count, T4 is not recomputed
+    assert messages["int_review_outcomes"] == "INSERT 0 3"
+    after = {relation: read_table(info, relation, "1, 2") for relation in relations}
+    defects = {row["defect_id"]: row for row in after["marts.fct_defects"]}
+    assert (defects["D1"]["phase_removed"], defects["D1"]["removed_order"]) == ("Test", 6)
+    assert (defects["D2"]["is_real"], defects["D5"]["task_id"]) == (False, "T3")
+    outcomes = {(row["task_id"], row["review_phase"]): row for row in after["intermediate.int_review_outcomes"]}
+    assert sorted(outcomes) == [("T1", "CodeReview"), ("T3", "CodeReview"), ("T3", "DesignReview"),
+                                ("T4", "DesignReview")]
+    assert (outcomes["T1", "CodeReview"]["true_positives"], outcomes["T1", "CodeReview"]["escapes"]) == (0, 1)
+    assert outcomes["T4", "DesignReview"] == next(row for row in before["intermediate.int_review_outcomes"]
+                                                  if row["task_id"] == "T4")
+    build_ok(info, *selection, "--full-refresh")
+    for relation, rows in after.items():
+        assert read_table(info, relation, "1, 2") == rows, relation
+
+    # Tables built before their model gained its watermark column (an upgrade): the next
+    # incremental build appends the column and recomputes every row, with no full refresh.
+    with connection.connect(info) as conn:
+        for relation in ("marts.fct_defects", "intermediate.int_review_outcomes"):
+            conn.execute(f"alter table {relation} drop column source_changed_at")
+    upgraded = build_ok(info, *selection)
+    messages = {node.name: node.message for node in upgraded.nodes}
+    assert messages["fct_defects"] == "INSERT 0 5"
+    for relation, rows in after.items():
+        assert read_table(info, relation, "1, 2") == rows, relation
 
 
 def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):

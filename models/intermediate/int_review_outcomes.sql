@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        unique_key='task_id',
+        pre_hook=["{{ remove_rows_of_changed_tasks() }}"],
+        indexes=[
+            {'columns': ['task_id', 'review_phase'], 'unique': true},
+            {'columns': ['source_changed_at']},
+        ],
+    )
+}}
+
 {#-
     What each review phase R (int_review_phases) did with each task's defects, metrics.md
     "Review effectiveness": true positives, false positives, pending validations and misses
@@ -5,6 +17,16 @@
     found later). One row per (task, review phase) with anything to count.
     mart_review_effectiveness sums it over all tasks, mart_bootstrap_snapshot over a period's
     tasks, so the counting rule lives here only.
+
+    Incremental (PostgreSQL): a task is recomputed, all its rows from all its defects, when
+    one of its defects in int_defects_phased has an updated_at after this table's watermark
+    (max(source_changed_at) - var('incremental_lookback')); the pre-hook
+    remove_rows_of_changed_tasks (macros/tasks_with_changed_defects.sql) deletes the task's
+    rows first, so a task left with nothing to count has none, as in a full refresh. The
+    review phases (int_review_phases) and the phase orders come from the agent_roles seed:
+    rows not recomputed keep those they were built with, so a changed seed needs a full
+    refresh (a planned build does that for the incremental models downstream of a changed
+    seed). On Spark it is rebuilt whole.
 -#}
 
 with
@@ -23,8 +45,13 @@ defects as (
         is_real,
         flagged_by_agent,
         validated_by_human,
-        false_positive
+        false_positive,
+        updated_at
     from {{ ref('int_defects_phased') }}
+    {% if is_incremental() %}
+    -- = any(array(...)): an index lookup of int_defects_phased by task_id per changed task
+    where task_id = any(array({{ tasks_with_changed_defects() }}))
+    {% endif %}
 ),
 
 defects_seen_by_review as (
@@ -38,7 +65,8 @@ defects_seen_by_review as (
         defects.is_real,
         defects.flagged_by_agent,
         defects.validated_by_human,
-        defects.false_positive
+        defects.false_positive,
+        defects.updated_at
     from review_phases
     inner join defects
         on
@@ -60,7 +88,8 @@ final as (
         {{ count_where("removed_in_review and flagged_by_agent and is_real and not validated_by_human") }}
             as pending_validation,
         {{ count_where("removed_in_review and not flagged_by_agent and is_real") }} as missed_in_phase,
-        {{ count_where("escaped_review") }} as escapes
+        {{ count_where("escaped_review") }} as escapes,
+        max(updated_at) as source_changed_at
     from defects_seen_by_review
     group by task_id, review_phase
 )
@@ -72,5 +101,6 @@ select
     false_positives,
     pending_validation,
     missed_in_phase,
-    escapes
+    escapes,
+    source_changed_at
 from final
