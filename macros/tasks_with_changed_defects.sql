@@ -21,6 +21,6 @@
 {% macro remove_rows_of_changed_tasks() -%}
     {%- if execute and is_incremental() -%}
         delete from {{ this }}
-        where task_id = any(array({{ tasks_with_changed_defects() }}))
+        where task_id in ({{ tasks_with_changed_defects() }})
     {%- endif -%}
 {%- endmacro %}

@@ -49,8 +49,10 @@ defects as (
         updated_at
     from {{ ref('int_defects_phased') }}
     {% if is_incremental() %}
-    -- = any(array(...)): an index lookup of int_defects_phased by task_id per changed task
-    where task_id = any(array({{ tasks_with_changed_defects() }}))
+    -- a semi-join, not = any(array(...)): without an index on task_id (a table built before
+    -- this model was incremental keeps its old indexes) that is a scan of the whole array
+    -- per defect, quadratic when every task changed (an upgrade)
+    where task_id in ({{ tasks_with_changed_defects() }})
     {% endif %}
 ),
 
