@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from psp_reference import close, expected_marts
+from psycopg import sql
 from psycopg.rows import dict_row
 from support import PROJECT_DIR, cli_environment, run_cli
 
@@ -243,6 +244,22 @@ def read_table(info, relation: str, order_by: str = "1") -> list[dict]:
     with connection.connect(info) as conn:
         conn.row_factory = dict_row
         return conn.execute(f"select * from {relation} order by {order_by}").fetchall()
+
+
+def read_indexes(info, relations) -> dict[str, set[tuple[str, bool]]]:
+    """Each relation's indexes as (comma-separated columns, unique); a duplicate would
+    show as a count above one."""
+    with connection.connect(info) as conn:
+        rows = conn.execute(
+            "select indrelid::regclass::text, (select string_agg(attname, ',' order by position)"
+            "   from unnest(indkey) with ordinality as key (number, position)"
+            "   join pg_attribute on attrelid = indrelid and attnum = key.number), indisunique, count(*)"
+            " from pg_index where indrelid = any(%s::regclass[]) group by 1, 2, 3", [list(relations)]).fetchall()
+    assert all(count == 1 for *_, count in rows), rows
+    found: dict[str, set[tuple[str, bool]]] = {relation: set() for relation in relations}
+    for relation, columns, unique, _ in rows:
+        found[relation].add((columns, unique))
+    return found
 
 
 def read_raw(info) -> dict[str, list[dict]]:
@@ -549,11 +566,21 @@ def test_defects_recompute_only_the_defects_that_changed(make_database, tmp_path
     with connection.connect(info) as conn:
         for relation in ("marts.fct_defects", "intermediate.int_review_outcomes"):
             conn.execute(f"alter table {relation} drop column source_changed_at")
+    # ... and a table built before its model listed its indexes gets them (and only once).
+    configured = {"intermediate.int_defects_phased": {("defect_id", True), ("task_id", False), ("updated_at", False)}}
+    with connection.connect(info) as conn:
+        for (index,) in conn.execute("select relname from pg_index join pg_class on oid = indexrelid"
+                                     " where indrelid = 'intermediate.int_defects_phased'::regclass").fetchall():
+            conn.execute(sql.SQL("drop index {}").format(sql.Identifier("intermediate", index)))
+    assert read_indexes(info, configured) == {"intermediate.int_defects_phased": set()}
     upgraded = build_ok(info, *selection)
     messages = {node.name: node.message for node in upgraded.nodes}
     assert messages["fct_defects"] == "INSERT 0 5"
     for relation, rows in after.items():
         assert read_table(info, relation, "1, 2") == rows, relation
+    assert read_indexes(info, configured) == configured
+    build_ok(info, *selection)
+    assert read_indexes(info, configured) == configured
 
 
 def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):
