@@ -5,7 +5,6 @@
         partition_by=['execution_date'] if target.type == 'spark' else none,
         pre_hook=["{{ remove_emptied_days('int_agent_executions', 'execution_date', partitions_only=true) }}"],
         indexes=[
-            {'columns': ['execution_key'], 'unique': true},
             {'columns': ['last_loaded_at']},
             {'columns': ['task_id']},
             {'columns': ['started_at']},
@@ -17,10 +16,9 @@
     One row per agent execution, published from int_agent_executions. Incremental: the
     executions int_agent_executions holds with last_loaded_at after this table's watermark
     (max(last_loaded_at) - var('incremental_lookback')) that differ from this table's row
-    (new, or more cost rows) replace their rows by execution_key. The indexes on
-    execution_key and last_loaded_at serve the increment itself (the watermark, the
-    comparison with the published row, delete+insert's delete), so that it reads the new
-    executions, not the whole table.
+    (new, or more cost rows) replace their rows by execution_key. The index on
+    last_loaded_at gives the watermark without reading the table; the contract's primary key
+    (execution_key) serves the comparison with the published row and delete+insert's delete.
 
     Where an increment replaces whole partitions (insert_overwrite on Spark: the table is
     partitioned by execution_date), the days recomputed are those whose executions differ

@@ -3,7 +3,6 @@
         materialized='table' if target.type == 'spark' else 'incremental',
         unique_key='task_id',
         indexes=[
-            {'columns': ['task_id'], 'unique': true},
             {'columns': ['source_changed_at']},
         ],
     )
