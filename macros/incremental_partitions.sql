@@ -15,12 +15,18 @@
     replaces such rows anyway). Nothing when the model is built whole. The days dropped come
     from the table itself, typed, each written as a date literal.
 
-    changed_execution_days(): for a model incremental by day whose rows keep `executions` and
-    `cost_rows` (fct_daily_role_costs, int_daily_model_costs), the CTEs `executions_per_day`,
-    `published_per_day` and `touched_dates`: the days whose counts in int_agent_executions
-    differ from what {{ this }} holds (new executions, late rows of old ones, an execution
-    whose start moved to another day). Each CTE ends with a comma: call it first inside
-    `with`, on an incremental build only.
+    changed_execution_days(): for a model incremental by day whose rows keep `executions`,
+    `cost_rows` and `last_loaded_at` (fct_daily_role_costs, int_daily_model_costs), the CTEs
+    `executions_per_day`, `published_per_day` and `touched_dates`: the days whose counts in
+    int_agent_executions differ from what {{ this }} holds (new executions, late rows of old
+    ones, an execution whose start moved to another day). Each CTE ends with a comma: call it
+    first inside `with`, on an incremental build only.
+    On PostgreSQL the counts are compared from `first_changed_day` on: the earliest day of an
+    execution loaded after {{ this }}'s watermark. An execution only gains cost rows, and a
+    gained row can only move its start earlier, so the day it left is later than the day it
+    is on now: every day that changed is on or after that day, and a load of recent
+    executions reads recent days (indexes on execution_date and last_loaded_at), not the
+    table. On Spark (no watermark there) every day is compared.
 #}
 {% macro replaces_partitions() -%}
     {{ return(is_incremental() and config.get('incremental_strategy') == 'insert_overwrite') }}
@@ -51,12 +57,24 @@
 {%- endmacro %}
 
 {% macro changed_execution_days() %}
+{%- set bounded = target.type == 'postgres' %}
+{%- if bounded %}
+first_changed_day as (
+    select min(execution_date) as execution_date
+    from {{ ref('int_agent_executions') }}
+    where last_loaded_at > {{ incremental_watermark() }}
+),
+{% endif %}
+
 executions_per_day as (
     select
         execution_date,
         count(*) as executions,
         sum(metric_rows) as cost_rows
     from {{ ref('int_agent_executions') }}
+    {%- if bounded %}
+    where execution_date >= (select first_changed_day.execution_date from first_changed_day)
+    {%- endif %}
     group by execution_date
 ),
 
@@ -66,6 +84,9 @@ published_per_day as (
         sum(executions) as executions,
         sum(cost_rows) as cost_rows
     from {{ this }}
+    {%- if bounded %}
+    where execution_date >= (select first_changed_day.execution_date from first_changed_day)
+    {%- endif %}
     group by execution_date
 ),
 

@@ -584,27 +584,40 @@ def test_defects_recompute_only_the_defects_that_changed(make_database, tmp_path
 
 
 def test_daily_tables_delete_a_day_left_without_executions(make_database, tmp_path):
-    """A late cost row moves a day's only execution to an earlier day: the increments of
-    fct_daily_role_costs and int_daily_model_costs delete the emptied day (delete+insert
-    alone replaces only the days it writes), so they and mart_cost_by_model equal a full
-    refresh (macros/incremental_partitions.sql)."""
+    """Late cost rows move two executions to earlier days, one leaving its day empty, the
+    other leaving a day that keeps another execution: the increments of fct_daily_role_costs
+    and int_daily_model_costs delete the emptied day (delete+insert alone replaces only the
+    days it writes) and recompute the three changed days, not a day before them nor an
+    unchanged day between them, so they and mart_cost_by_model equal a full refresh
+    (macros/incremental_partitions.sql)."""
     info = make_database("asp_dbt_days")
-    lone_day, earlier = NOW - 3 * DAY, NOW - 4 * DAY
+    hour_ago = NOW - timedelta(hours=1)
+    lone_day, shared_day = NOW - 3 * DAY, NOW - 1 * DAY
+    executions = [("T1", "e1", lone_day), ("T4", "e4", shared_day), ("T5", "e5", shared_day),
+                  ("T2", "e2", NOW - 6 * DAY), ("T3", "e3", NOW - 2 * DAY)]  # T2, T3 unchanged
     insert(info, {
-        "task_metadata": [task("T1", "in_progress", 10, None, {"api_cost_usd": 0.05}, NOW - 5 * DAY)],
-        "agent_cost_vector": cost("T1", "Code", {"Latency": 1000}, lone_day, "e1"),
+        "task_metadata": [task(name, "in_progress", 10, None, {"api_cost_usd": 0.05}, NOW - 7 * DAY)
+                          for name, _, _ in executions],
+        "agent_cost_vector": [row for name, execution, day in executions
+                              for row in cost(name, "Code", {"Latency": 1000}, day, execution, loaded_at=hour_ago)],
     })
     selection = ["--target-path", str(tmp_path), "--select", "+fct_daily_role_costs", "+mart_cost_by_model",
-                 "--exclude-resource-type", "test", "unit_test"]
+                 "--exclude-resource-type", "test", "unit_test", "--vars", "{incremental_lookback: '0 seconds'}"]
     daily = ("marts.fct_daily_role_costs", "intermediate.int_daily_model_costs")
     build_ok(info, *selection)
     for relation in daily:
-        assert [row["execution_date"] for row in read_table(info, relation)] == [lone_day.date()], relation
-    insert(info, {"agent_cost_vector": cost("T1", "Code", {"Tokens_In": 100}, earlier, "e1")})
-    build_ok(info, *selection)
+        assert [row["execution_date"] for row in read_table(info, relation)] == [
+            (NOW - days * DAY).date() for days in (6, 3, 2, 1)], relation
+    insert(info, {"agent_cost_vector": [*cost("T1", "Code", {"Tokens_In": 100}, NOW - 4 * DAY, "e1"),
+                                        *cost("T4", "Code", {"Tokens_In": 100}, NOW - 5 * DAY, "e4")]})
+    increment = build_ok(info, *selection)
+    messages = {node.name: node.message for node in increment.nodes}
+    # days 5 and 4 gained an execution, day 1 lost one, day 3 is empty; days 6 and 2 kept
+    assert (messages["fct_daily_role_costs"], messages["int_daily_model_costs"]) == ("INSERT 0 3", "INSERT 0 3")
     incremental = {relation: read_table(info, relation) for relation in (*daily, "marts.mart_cost_by_model")}
     for relation in daily:
-        assert [row["execution_date"] for row in incremental[relation]] == [earlier.date()], relation
+        assert [(row["execution_date"], row["executions"]) for row in incremental[relation]] == [
+            ((NOW - days * DAY).date(), 1) for days in (6, 5, 4, 2, 1)], relation
     build_ok(info, *selection, "--full-refresh")
     for relation, rows in incremental.items():
         assert read_table(info, relation) == rows, relation

@@ -18,7 +18,9 @@
     Incremental by whole days, exact under append-only raw rows: a day is recomputed when
     its executions in int_agent_executions (their number and cost rows) differ from what
     this table holds for it. That catches new executions, late rows of old ones, and the day
-    an execution leaves when a late row with an earlier timestamp moves its start. A whole
+    an execution leaves when a late row with an earlier timestamp moves its start. Only the
+    days from the earliest day of an execution loaded after the watermark on are compared
+    (on PostgreSQL; macro changed_execution_days says why no changed day is earlier). A whole
     day is replaced, so delete+insert keys on execution_date (groups whose llm_model is NULL
     or changed are replaced too); daily_role_cost_key is the unique key of a row. On Spark
     (insert_overwrite) the recomputed days' partitions are replaced. A day left without any
