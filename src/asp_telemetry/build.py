@@ -107,6 +107,13 @@ class BuildResult(BaseModel):
     error: str | None = Field(default=None, description="Why dbt could not build at all (no node ran).")
     skipped: str | None = Field(default=None, description="Why a planned build ran nothing (build_plan.py).")
 
+    def followed_by(self, later: BuildResult) -> BuildResult:
+        """This build and a later one (run after this one passed) as one outcome: a node both
+        ran keeps the later result; success and error are the later build's."""
+        nodes = {node.unique_id: node for node in [*self.nodes, *later.nodes]}
+        return BuildResult(success=later.success, elapsed_seconds=self.elapsed_seconds + later.elapsed_seconds,
+                           nodes=list(nodes.values()), prices=self.prices, error=later.error)
+
     @property
     def failed_nodes(self) -> list[NodeResult]:
         return [node for node in self.nodes if node.failed]

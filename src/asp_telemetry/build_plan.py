@@ -252,7 +252,4 @@ def _refresh_seed_models(
         pricing.mark_built(info)
     refreshed = sorted(node.name for node in second.nodes
                        if node.resource_type == "model" and node.materialized == "incremental" and not node.failed)
-    nodes = {node.unique_id: node for node in [*first.nodes, *second.nodes]}
-    combined = BuildResult(success=second.success, elapsed_seconds=first.elapsed_seconds + second.elapsed_seconds,
-                           nodes=list(nodes.values()), prices=first.prices, error=second.error)
-    return planned.model_copy(update={"refreshed_models": refreshed}), combined
+    return planned.model_copy(update={"refreshed_models": refreshed}), first.followed_by(second)
