@@ -21,12 +21,13 @@
     int_agent_executions differ from what {{ this }} holds (new executions, late rows of old
     ones, an execution whose start moved to another day). Each CTE ends with a comma: call it
     first inside `with`, on an incremental build only.
-    On PostgreSQL the counts are compared from `first_changed_day` on: the earliest day of an
-    execution loaded after {{ this }}'s watermark. An execution only gains cost rows, and a
-    gained row can only move its start earlier, so the day it left is later than the day it
-    is on now: every day that changed is on or after that day, and a load of recent
-    executions reads recent days (indexes on execution_date and last_loaded_at), not the
-    table. On Spark (no watermark there) every day is compared.
+    On PostgreSQL the counts are compared from the first changed day on (macro
+    first_changed_day_condition): the earliest day of an execution loaded after {{ this }}'s
+    watermark. An execution only gains cost rows, and a gained row can only move its start
+    earlier, so the day it left is later than the day it is on now: every day that changed
+    is on or after that day, and a load of recent executions reads recent days (indexes on
+    execution_date and last_loaded_at), not the table. On Spark (no watermark there) every
+    day is compared.
 #}
 {% macro replaces_partitions() -%}
     {{ return(is_incremental() and config.get('incremental_strategy') == 'insert_overwrite') }}
@@ -57,23 +58,15 @@
 {%- endmacro %}
 
 {% macro changed_execution_days() %}
-{%- set bounded = target.type == 'postgres' %}
-{%- if bounded %}
-first_changed_day as (
-    select min(execution_date) as execution_date
-    from {{ ref('int_agent_executions') }}
-    where last_loaded_at > {{ incremental_watermark() }}
-),
-{% endif %}
-
+{%- set bound = first_changed_day_condition() if target.type == 'postgres' else none %}
 executions_per_day as (
     select
         execution_date,
         count(*) as executions,
         sum(metric_rows) as cost_rows
     from {{ ref('int_agent_executions') }}
-    {%- if bounded %}
-    where execution_date >= (select first_changed_day.execution_date from first_changed_day)
+    {%- if bound %}
+    where {{ bound }}
     {%- endif %}
     group by execution_date
 ),
@@ -84,8 +77,8 @@ published_per_day as (
         sum(executions) as executions,
         sum(cost_rows) as cost_rows
     from {{ this }}
-    {%- if bounded %}
-    where execution_date >= (select first_changed_day.execution_date from first_changed_day)
+    {%- if bound %}
+    where {{ bound }}
     {%- endif %}
     group by execution_date
 ),
@@ -99,3 +92,26 @@ touched_dates as (
         or executions_per_day.cost_rows is distinct from published_per_day.cost_rows
 ),
 {% endmacro %}
+
+{#
+    changed_execution_days()'s bound on PostgreSQL: `execution_date >= <the first changed
+    day>` as a date literal (read once at run time, as the watermark is, so that the planner
+    sees a constant and reads the range by index), or `false` when no execution was loaded
+    after the watermark. The day is parsed and written back as a date: nothing else reaches
+    the SQL.
+#}
+{% macro first_changed_day_condition() -%}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set query -%}
+        select min(execution_date)::text
+        from {{ ref('int_agent_executions') }}
+        where last_loaded_at > {{ incremental_watermark() }}
+    {%- endset -%}
+    {%- set first_day = run_query(query).columns[0].values()[0] -%}
+    {%- if first_day is none -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {{ return("execution_date >= date '" ~ modules.datetime.date.fromisoformat(first_day).isoformat() ~ "'") }}
+{%- endmacro %}
