@@ -9,6 +9,8 @@
     the same uniqueness and the same access method, whatever its name: dbt names an index
     with a hash that includes the time, so its `if not exists` never matches an index made by
     an earlier run. Indexes the config no longer lists are left alone (they may be a DBA's).
+    Not dbt's get_show_indexes_sql: it lists an index's columns in no set order, so a
+    two-column index could read as missing and be created again on every build.
 #}
 {% macro indexes_in_place() -%}
     {%- if execute and target.type == 'postgres' and config.get('materialized') == 'incremental'
